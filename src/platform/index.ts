@@ -1,0 +1,83 @@
+/**
+ * The only place that knows Node from Deno. Everything else uses node:
+ * built-ins that both runtimes provide, plus what this module exports.
+ */
+import { readFileSync } from 'node:fs';
+
+declare const Deno: { version: { deno: string; v8: string; typescript: string } } | undefined;
+
+export interface RuntimeInfo {
+  name: 'node' | 'deno';
+  version: string;
+}
+
+export function runtime(): RuntimeInfo {
+  if (typeof Deno !== 'undefined') return { name: 'deno', version: Deno.version.deno };
+  return { name: 'node', version: process.versions.node };
+}
+
+/** argv after the script path, identical on both runtimes. */
+export function args(): string[] {
+  return process.argv.slice(2);
+}
+
+export function env(name: string): string | undefined {
+  return process.env[name];
+}
+
+export function exit(code: number): never {
+  process.exit(code);
+}
+
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}
+
+export const stdout = {
+  isTTY: (): boolean => Boolean(process.stdout.isTTY),
+  columns: (): number => process.stdout.columns ?? 80,
+  write: (s: string): void => void process.stdout.write(s),
+};
+export const stderr = {
+  isTTY: (): boolean => Boolean(process.stderr.isTTY),
+  write: (s: string): void => void process.stderr.write(s),
+};
+
+/** The command line that starts this runtime on a script (for forking the shim with the same runtime). */
+export function selfExec(script: string): string[] {
+  if (typeof Deno !== 'undefined') return [process.execPath, 'run', '-A', script];
+  return [process.execPath, script];
+}
+
+/**
+ * Who holds a flock on the file with this inode: pids from /proc/locks
+ * ("FLOCK ADVISORY WRITE <pid> <maj>:<min>:<inode> ...").
+ */
+export function flockHolders(ino: number | bigint): number[] {
+  let text: string;
+  try {
+    text = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (blocked waiters have "->")
+    if (f[1] !== 'FLOCK' || f[2] === '->') continue;
+    const dev = f[5]?.split(':');
+    if (dev && dev[2] === String(ino)) pids.push(Number(f[4]));
+  }
+  return pids;
+}
+
+/** The command name of a pid, or undefined if it is gone. */
+export function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export { flock, prctl, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, EWOULDBLOCK } from './libc.js';
