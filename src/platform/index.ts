@@ -80,4 +80,24 @@ export function processName(pid: number): string | undefined {
   }
 }
 
-export { flock, prctl, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, EWOULDBLOCK } from './libc.js';
+export { flock, prctl, mount, umount2, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN, EWOULDBLOCK, MNT_DETACH, MS_BIND, MS_REC, MS_RDONLY } from './libc.js';
+
+/** errno number → symbolic name, for messages. */
+export function errnoName(errno: number): string {
+  const names: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 11: 'EAGAIN', 13: 'EACCES', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 20: 'ENOTDIR', 22: 'EINVAL', 28: 'ENOSPC', 95: 'EOPNOTSUPP' };
+  return names[errno] ?? `errno ${errno}`;
+}
+
+/** The host's platform as OCI writes it (linux/amd64, linux/arm64/v8). */
+export function hostPlatform(): { os: string; architecture: string; variant?: string } {
+  const arch = process.arch;
+  if (arch === 'x64') return { os: 'linux', architecture: 'amd64' };
+  if (arch === 'arm64') return { os: 'linux', architecture: 'arm64', variant: 'v8' };
+  if (arch === 'arm') return { os: 'linux', architecture: 'arm', variant: 'v7' };
+  if (arch === 'ia32') return { os: 'linux', architecture: '386' };
+  return { os: 'linux', architecture: arch };
+}
+
+export function selfPid(): number {
+  return process.pid;
+}

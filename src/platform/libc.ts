@@ -17,6 +17,8 @@ type Fn = (...args: unknown[]) => number;
 interface Libc {
   flock: Fn;
   prctl: Fn;
+  mount: Fn;
+  umount2: Fn;
   errno: () => number;
 }
 
@@ -30,6 +32,8 @@ function load(): Libc {
   libc = {
     flock: lib.func('int flock(int fd, int op)'),
     prctl: lib.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)'),
+    mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+    umount2: lib.func('int umount2(const char *target, int flags)'),
     errno: () => koffi.errno() as number,
   };
   return libc;
@@ -53,5 +57,24 @@ export const PR_SET_PDEATHSIG = 1;
 export function prctl(option: number, a2 = 0): number {
   const l = load();
   const rc = l.prctl(option, a2, 0, 0, 0);
+  return rc === 0 ? 0 : l.errno();
+}
+
+export const MNT_DETACH = 2;
+export const MS_RDONLY = 1;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+
+/** mount(2). Returns 0 or the errno. */
+export function mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): number {
+  const l = load();
+  const rc = l.mount(source, target, fstype, flags, data);
+  return rc === 0 ? 0 : l.errno();
+}
+
+/** umount2(2). Returns 0 or the errno. */
+export function umount2(target: string, flags = 0): number {
+  const l = load();
+  const rc = l.umount2(target, flags);
   return rc === 0 ? 0 : l.errno();
 }
