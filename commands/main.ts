@@ -3,7 +3,7 @@
  * failure path (error category → one line + stable exit code).
  */
 import yargs, { type Argv } from 'yargs';
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../src/version.js';
 import { args as platformArgs, env, setExitCode, stderr, stdout } from '../src/platform/index.js';
 import { EXIT_CODES, CtrxError } from '../src/errdefs.js';
 import { DEFAULT_CONFIG_PATH } from '../src/config/facts.js';
@@ -12,8 +12,7 @@ import type { Command, Group } from './_lib/define.js';
 import { reportError } from './_lib/errors.js';
 
 export function ctrxVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return VERSION;
 }
 
 export function globalOptions(y: Argv): Argv {
