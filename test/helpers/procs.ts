@@ -9,6 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface ProcInfo {
   pid: number;
   ppid: number;
+  /** Process group id. */
+  pgrp: number;
   /** Single-letter state from /proc/<pid>/stat (Z = zombie). */
   state: string;
   /** Start time in clock ticks since boot: with the pid, identifies a process even if the pid is reused. */
@@ -30,7 +32,7 @@ export function procInfo(pid: number): ProcInfo | undefined {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const argv = cmdline.split('\0');
   if (argv.length && argv[argv.length - 1] === '') argv.pop();
-  return { pid, state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]), argv };
+  return { pid, state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]), startTime: Number(rest[19]), argv };
 }
 
 export function listProcesses(): ProcInfo[] {

@@ -136,14 +136,22 @@ export function projectRoot(): string {
   }
 }
 
+/** The runtime CLI tests exercise: CTRX_TEST_RUNTIME=deno selects Deno 2, anything else Node. */
+export function testRuntime(): 'node' | 'deno' {
+  return process.env.CTRX_TEST_RUNTIME === 'deno' ? 'deno' : 'node';
+}
+
 /**
  * The command line of the built CLI, `[program, ...args]`; append ctrx's own
- * arguments. Deno needs `run -A` and is taken from the project's devDependency.
+ * arguments. The script is package.json's `bin` (the bundle), falling back to
+ * tsc's dist/bin/ctrx.js; Deno needs `run -A` and comes from the devDependency.
  */
-export function ctrxBin(runtime: 'node' | 'deno' = 'node'): string[] {
+export function ctrxBin(runtime: 'node' | 'deno' = testRuntime()): string[] {
   const root = projectRoot();
-  const script = join(root, 'dist', 'bin', 'ctrx.js');
-  if (runtime === 'deno') return [join(root, 'node_modules', '.bin', 'deno'), 'run', '-A', script];
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+  const candidates = [pkg.bin?.ctrx, 'dist/bin/ctrx.js'].filter((p): p is string => !!p).map((p) => join(root, p));
+  const script = candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+  if (runtime === 'deno') return [join(root, 'node_modules', '.bin', 'deno'), 'run', '-A', '--quiet', script];
   return [process.execPath, script];
 }
 
