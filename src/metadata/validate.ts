@@ -1,0 +1,81 @@
+/**
+ * containerd's validation, with its messages, so a record ctrx writes is one
+ * containerd would have accepted (and the same inputs fail the same way).
+ */
+import { Buffer } from 'node:buffer';
+import { invalidArgument } from '../errdefs.js';
+
+const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
+const MAX_IDENTIFIER = 76;
+const MAX_LABEL = 4096;
+
+/** identifiers.Validate (namespaces, container ids). */
+export function validateIdentifier(s: string, what?: string): void {
+  const sub = what ? { subject: what } : undefined;
+  if (s.length === 0) throw invalidArgument('identifier must not be empty', sub);
+  if (s.length > MAX_IDENTIFIER) throw invalidArgument(`identifier ${JSON.stringify(s)} greater than maximum length (${MAX_IDENTIFIER} characters)`, sub);
+  if (!IDENTIFIER.test(s)) throw invalidArgument(`identifier ${JSON.stringify(s)} must match ${IDENTIFIER.source}`, sub);
+}
+
+/** labels.Validate: len(key)+len(value) in bytes at most 4096. */
+export function validateLabel(k: string, v: string, what?: string): void {
+  if (Buffer.byteLength(k) + Buffer.byteLength(v) > MAX_LABEL) {
+    throw invalidArgument(`label key and value greater than maximum size (${MAX_LABEL} bytes), key: ${Buffer.from(k).subarray(0, 10).toString()}`, what ? { subject: what } : undefined);
+  }
+}
+
+export function validateLabels(labels: Record<string, string> | undefined, what?: string): void {
+  for (const [k, v] of Object.entries(labels ?? {})) validateLabel(k, v, what);
+}
+
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+const HEX_LEN: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/** go-digest's Validate for the algorithms containerd registers. */
+export function validateDigest(d: string): void {
+  if (!DIGEST.test(d)) throw invalidArgument(`invalid checksum digest format`, { subject: JSON.stringify(d) });
+  const [alg, hex] = d.split(':', 2) as [string, string];
+  const want = HEX_LEN[alg];
+  if (!want) throw invalidArgument('unsupported digest algorithm', { subject: JSON.stringify(d) });
+  if (hex.length !== want || !/^[a-f0-9]+$/.test(hex)) throw invalidArgument('invalid checksum digest length', { subject: JSON.stringify(d) });
+}
+
+export function isValidDigest(d: string): boolean {
+  try {
+    validateDigest(d);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+}
+
+/** metadata.validateImage. */
+export function validateImage(name: string, target: Descriptor, labels?: Record<string, string>): void {
+  if (!name) throw invalidArgument('image name must not be empty');
+  validateLabels(labels, 'image.Labels');
+  try {
+    validateDigest(target.digest);
+  } catch (e) {
+    throw invalidArgument(`Target.Digest ${JSON.stringify(target.digest)} invalid: ${(e as Error).message}`, { subject: `image ${JSON.stringify(name)}` });
+  }
+  if (!(target.size > 0)) throw invalidArgument('Target.Size must be greater than zero', { subject: `image ${JSON.stringify(name)}` });
+  if (!target.mediaType) throw invalidArgument('Target.MediaType must be set', { subject: `image ${JSON.stringify(name)}` });
+}
+
+/** "k=v" arguments the way ctr reads them (commands.LabelArgs): no '=' means value "true". */
+export function parseLabelArgs(args: string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const a of args) {
+    const i = a.indexOf('=');
+    if (i < 0) out[a] = 'true';
+    else out[a.slice(0, i)] = a.slice(i + 1);
+  }
+  return out;
+}
