@@ -93,6 +93,12 @@ export function generateTree(opts: GenerateOptions = {}): TomlTable {
     // A Go map: both go-toml versions write its keys sorted.
     table(containerd, 'runtimes', 'runc').options = sortedTable(options);
   }
+  if (opts.mirrors?.length && opts.configPath !== undefined) {
+    throw invalidArgument('--mirror and --config-path cannot be combined: the CRI plugin refuses `mirrors` when `config_path` is set', {
+      subject: 'flags',
+      hint: 'keep --config-path and write the mirrors as hosts.toml files: ctrx config hosts HOST --mirror URL',
+    });
+  }
   const registry = table(images, 'registry');
   if (opts.configPath !== undefined) {
     if (!opts.configPath.trim()) throw invalidArgument('must not be empty', { subject: '--config-path' });
