@@ -23,7 +23,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { descendants, listProcesses, signalIfSame, waitGone, type ProcInfo } from './procs.js';
+import { atExit } from './exit.js';
+import {
+  cgroupDirs, descendants, isAlive, listProcesses, removeStaleCgroups, signalIfSame, waitGone, type ProcInfo,
+} from './procs.js';
 import { run, RunError, type RunOptions, type RunResult } from './run.js';
 import { makeShortTempDir, makeTempDir, removeTempDir, unmountUnder } from './tmp.js';
 
@@ -119,32 +122,56 @@ function configToml(o: { root: string; state: string; address: string; disabled:
 
 // Daemons of this process, killed if the test process exits without stop().
 const daemons = new Set<{ child: ChildProcess; address: string }>();
-process.once('exit', () => {
+atExit('kill', () => {
+  const victims: ProcInfo[] = [];
+  const cgroups: string[] = [];
   for (const d of daemons) {
     try {
       d.child.kill('SIGKILL');
     } catch {
       /* gone */
     }
-    for (const p of shimsOf(d.address, true)) signalIfSame(p, 'SIGKILL');
+    const k = killShimTrees(d.address);
+    victims.push(...k.victims);
+    cgroups.push(...k.cgroups);
   }
+  // Synchronous: the exit path cannot await. Dirs are removed right after, so give the kernel a moment.
+  const deadline = Date.now() + 2000;
+  while (victims.some((p) => isAlive(p.pid, p.startTime)) && Date.now() < deadline) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  removeStaleCgroups(cgroups);
 });
 
-/** Shims whose argv carries `-address <address>` exactly (and, if asked, their descendants: the containers). */
-function shimsOf(address: string, withDescendants = false): ProcInfo[] {
+function isShimOf(p: ProcInfo, address: string): boolean {
+  if (!/(^|\/)containerd-shim[^/]*$/.test(p.argv[0] ?? '')) return false;
+  const i = p.argv.indexOf('-address');
+  return i >= 0 && p.argv[i + 1] === address;
+}
+
+/** Shims whose argv carries `-address <address>` exactly. */
+function shimsOf(address: string): ProcInfo[] {
+  return listProcesses().filter((p) => isShimOf(p, address));
+}
+
+/**
+ * SIGKILLs this instance's shims and everything below them (the containers),
+ * returning them and the containers' cgroups, which nobody will delete now.
+ */
+function killShimTrees(address: string): { victims: ProcInfo[]; cgroups: string[] } {
   const procs = listProcesses();
-  const shims = procs.filter((p) => {
-    if (!/(^|\/)containerd-shim[^/]*$/.test(p.argv[0] ?? '')) return false;
-    const i = p.argv.indexOf('-address');
-    return i >= 0 && p.argv[i + 1] === address;
-  });
-  if (!withDescendants) return shims;
-  const all = new Map<number, ProcInfo>();
-  for (const s of shims) {
-    for (const d of descendants(s.pid, procs)) all.set(d.pid, d);
-    all.set(s.pid, s);
+  const victims: ProcInfo[] = [];
+  const cgroups: string[] = [];
+  for (const shim of procs.filter((p) => isShimOf(p, address))) {
+    for (const d of descendants(shim.pid, procs)) {
+      cgroups.push(...cgroupDirs(d.pid));
+      victims.push(d);
+    }
+    victims.push(shim);
   }
-  return [...all.values()];
+  // Shims first, so none of them reacts to its container dying.
+  for (const p of [...victims].reverse()) signalIfSame(p, 'SIGKILL');
+  return { victims, cgroups };
 }
 
 const FIFO_COMMANDS: string[][] = [['run'], ['task', 'start'], ['t', 'start'], ['tasks', 'start'], ['task', 'exec'], ['t', 'exec'], ['tasks', 'exec']];
@@ -258,9 +285,9 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
     }
     if (entry) daemons.delete(entry);
     if (killShims) {
-      const left = shimsOf(address, true);
-      for (const p of left) signalIfSame(p, 'SIGKILL');
-      const still = await waitGone(left, 5000);
+      const { victims, cgroups } = killShimTrees(address);
+      const still = await waitGone(victims, 5000);
+      removeStaleCgroups(cgroups);
       if (still.length) throw new Error(`processes of containerd ${address} survived SIGKILL: ${still.map((p) => p.pid).join(', ')}`);
     }
   };

@@ -4,7 +4,9 @@
  * test's containerd started (by their exact `-address` argument) and to assert
  * that nothing a suite started is still alive afterwards.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readMounts } from './tmp.js';
 
 export interface ProcInfo {
   pid: number;
@@ -89,5 +91,48 @@ export async function waitGone(procs: Pick<ProcInfo, 'pid' | 'startTime'>[], tim
     const alive = procs.filter((p) => isAlive(p.pid, p.startTime));
     if (!alive.length || Date.now() > deadline) return alive;
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * The cgroup directories (one per hierarchy) a process is in, resolved
+ * through the cgroup mounts of this mount namespace (v1, v2 or hybrid).
+ */
+export function cgroupDirs(pid: number): string[] {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return [];
+  }
+  const mounts = readMounts().filter((m) => m.fsType === 'cgroup' || m.fsType === 'cgroup2');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const controllers = m[1] ? m[1].split(',') : [];
+    const mount = controllers.length
+      ? mounts.find((x) => x.fsType === 'cgroup' && controllers.every((c) => x.superOptions.split(',').includes(c)))
+      : mounts.find((x) => x.fsType === 'cgroup2');
+    if (mount) out.push(join(mount.mountPoint, m[2]!));
+  }
+  return out;
+}
+
+/**
+ * Removes the cgroups that killed containers leave behind (runc never got to
+ * delete them). rmdir only succeeds on an empty cgroup, and this process's
+ * own cgroups and their ancestors are never touched.
+ */
+export function removeStaleCgroups(dirs: Iterable<string>): void {
+  const mine = cgroupDirs(process.pid);
+  const keep = (d: string): boolean => mine.some((m) => m === d || m.startsWith(d + '/'));
+  const sorted = [...new Set(dirs)].filter((d) => !keep(d)).sort((a, b) => b.length - a.length);
+  for (const d of sorted) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* busy (still used) or already gone */
+    }
   }
 }

@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { atExit } from './exit.js';
 import { MediaType, type Descriptor, type Image } from './oci.js';
 import { isAlive } from './procs.js';
 import { sleep } from './run.js';
@@ -41,7 +42,7 @@ export interface Registry {
 }
 
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
+atExit('kill', () => {
   for (const c of running) c.kill('SIGKILL');
 });
 

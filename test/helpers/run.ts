@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atExit } from './exit.js';
 
 export interface RunOptions {
   /** Milliseconds before the whole process group gets SIGKILL (default 60 s). */
@@ -46,7 +47,7 @@ function tail(s: string, n = 2000): string {
 const live = new Set<ChildProcess>();
 
 // A test file that throws or is interrupted must not leave its children running.
-process.once('exit', () => {
+atExit('kill', () => {
   for (const child of live) killGroup(child, 'SIGKILL');
 });
 

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { atExit } from './exit.js';
 
 export interface MountEntry {
   id: number;
@@ -15,6 +16,7 @@ export interface MountEntry {
   mountPoint: string;
   fsType: string;
   source: string;
+  superOptions: string;
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
@@ -35,6 +37,7 @@ export function readMounts(): MountEntry[] {
       mountPoint: unescapeMount(f[4]!),
       fsType: f[sep + 1]!,
       source: unescapeMount(f[sep + 2] ?? ''),
+      superOptions: f[sep + 3] ?? '',
     });
   }
   return out;
@@ -178,10 +181,4 @@ export function liveTempDirs(): string[] {
   return [...owned];
 }
 
-process.once('exit', () => {
-  try {
-    cleanupTempDirs();
-  } catch {
-    /* best effort at exit; the after hooks report failures */
-  }
-});
+atExit('cleanup', cleanupTempDirs);
