@@ -56,7 +56,7 @@ export interface CtrOptions extends Omit<RunOptions, 'check'> {
 export interface StopOptions {
   /** Keep root, state, socket dir and config (for start() again, or for ctrx to read). */
   keepDirs?: boolean;
-  /** Kill tasks and shims (default true). False leaves containers running for a restart to reconnect to. */
+  /** Kill tasks and shims (default true). False leaves containers running for a restart to reconnect to; only with keepDirs. */
   killShims?: boolean;
 }
 
@@ -311,7 +311,8 @@ export async function startContainerd(opts: ContainerdOptions = {}): Promise<Con
     },
     stop: async (o = {}) => {
       if (stopped) return;
-      const killShims = o.killShims ?? true;
+      // Shims must not outlive the dirs their containers run from.
+      const killShims = o.keepDirs ? (o.killShims ?? true) : true;
       await stopDaemon(killShims);
       if (o.keepDirs) return;
       stopped = true;

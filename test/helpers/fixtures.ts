@@ -24,6 +24,7 @@ import {
   assembleImage, hostPlatform, readOciLayout, sha256, writeOciLayout,
   type Compression, type ContainerConfig, type Image, type LayerInput, type MediaStyle, type Platform,
 } from './oci.js';
+import { pushImage, type Credentials, type Registry } from './registry.js';
 import { TreeBuilder } from './tarball.js';
 import { guardedRemove } from './tmp.js';
 
@@ -295,4 +296,29 @@ function pruneCache(cache: string): void {
   } catch {
     /* another process pruned concurrently */
   }
+}
+
+/** Where pushFixtures puts each fixture: `library/<name>:latest`. */
+export function fixtureRepo(name: FixtureName): string {
+  return `library/${name}`;
+}
+
+/**
+ * Builds and pushes fixtures as `<host>/library/<name>:latest`; returns the
+ * full references (for `ctr images pull --plain-http`) by fixture name.
+ */
+export async function pushFixtures(
+  registry: Pick<Registry, 'url' | 'host'>,
+  names: FixtureName[] = ['busybox', 'layered', 'redis'],
+  opts: FixtureOptions & { auth?: Credentials; tag?: string } = {},
+): Promise<Record<FixtureName, string>> {
+  const tag = opts.tag ?? 'latest';
+  const refs = {} as Record<FixtureName, string>;
+  await Promise.all(
+    names.map(async (n) => {
+      await pushImage(registry, fixtureRepo(n), tag, await buildFixture(n, opts), opts.auth);
+      refs[n] = `${registry.host}/${fixtureRepo(n)}:${tag}`;
+    }),
+  );
+  return refs;
 }

@@ -5,7 +5,7 @@
  * rootfs must never turn cleanup into `rm -rf /`).
  */
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { atExit } from './exit.js';
@@ -49,7 +49,13 @@ function isUnder(path: string, dir: string): boolean {
 
 /** Mount points at or below `dir`, deepest (and most recently mounted) first. */
 export function mountsUnder(dir: string): MountEntry[] {
-  const abs = resolve(dir);
+  let abs = resolve(dir);
+  try {
+    // mountinfo shows resolved paths: a symlinked TMPDIR must not hide mounts.
+    abs = realpathSync(abs);
+  } catch {
+    /* gone: match the path as given */
+  }
   return readMounts()
     .filter((m) => isUnder(m.mountPoint, abs))
     .sort((a, b) => b.mountPoint.split('/').length - a.mountPoint.split('/').length || b.id - a.id);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { buildFixture } from '../../helpers/fixtures.js';
+import { buildFixture, pushFixtures } from '../../helpers/fixtures.js';
 import { MediaType, type Image } from '../../helpers/oci.js';
 import { isAlive } from '../../helpers/procs.js';
 import {
@@ -64,6 +64,13 @@ describe('open registry', () => {
     const h = await headManifest(open, 'library/multi', 'latest');
     assert.deepEqual([h.digest, h.mediaType], [multi.root.digest, MediaType.ociIndex]);
     for (const m of multi.images) assert.equal((await headManifest(open, 'library/multi', m.descriptor.digest)).status, 200);
+  });
+
+  test('pushFixtures pushes each fixture as library/<name>:<tag> and returns pullable references', async () => {
+    const refs = await pushFixtures(open, ['busybox', 'redis'], { tag: 'fx' });
+    assert.deepEqual(refs, { busybox: `${open.host}/library/busybox:fx`, redis: `${open.host}/library/redis:fx` });
+    const redis = await buildFixture('redis');
+    assert.equal((await headManifest(open, 'library/redis', 'fx')).digest, redis.root.digest);
   });
 
   test('delete is enabled: a manifest can be deleted by digest', async () => {
