@@ -29,6 +29,8 @@ export interface StringifyOptions {
   style: TomlStyle;
   /** Key order; default 'sorted' for v1 and 'insertion' for v2. */
   order?: 'sorted' | 'insertion';
+  /** Leave out the header of a table that holds only tables (hosts.toml's `[host]`); nesting indents from printed headers. */
+  omitEmptyParents?: boolean;
 }
 
 export function isTable(v: unknown): v is TomlTable {
@@ -100,15 +102,16 @@ export function stringifyToml(tree: TomlTable, opts: StringifyOptions): string {
   const keysOf = (t: TomlTable) => (sorted ? Object.keys(t).sort() : Object.keys(t));
   const pad = (n: number) => '  '.repeat(Math.max(0, n));
 
-  const emitTable = (t: TomlTable, path: string[], header: string | undefined): void => {
-    const depth = path.length;
-    if (header !== undefined) {
-      if (style === 'v1' && lines.length > 0) lines.push('');
-      lines.push(pad(depth - 1) + header);
-    }
+  const emitTable = (t: TomlTable, path: string[], header: string | undefined, level: number): void => {
     const keys = keysOf(t);
     const plain = keys.filter((k) => !isTable(t[k]) && !isTableArray(t[k]));
     const nested = keys.filter((k) => isTable(t[k]) || isTableArray(t[k]));
+    const implicit = opts.omitEmptyParents && header?.startsWith('[[') === false && plain.length === 0 && nested.length > 0;
+    if (header !== undefined && !implicit) {
+      if (style === 'v1' && lines.length > 0) lines.push('');
+      lines.push(pad(level) + header);
+    }
+    const depth = header !== undefined && !implicit ? level + 1 : level;
     for (const k of plain) lines.push(pad(depth) + `${formatKey(k, style)} = ${formatValue(t[k]!, style)}`);
     nested.forEach((k, i) => {
       if (style === 'v2' && (i > 0 || plain.length > 0)) lines.push('');
@@ -116,16 +119,16 @@ export function stringifyToml(tree: TomlTable, opts: StringifyOptions): string {
       const name = childPath.map((p) => formatKey(p, style)).join('.');
       const v = t[k]!;
       if (isTable(v)) {
-        emitTable(v, childPath, `[${name}]`);
+        emitTable(v, childPath, `[${name}]`, depth);
       } else {
         (v as TomlTable[]).forEach((el, j) => {
           if (style === 'v2' && j > 0) lines.push('');
-          emitTable(el, childPath, `[[${name}]]`);
+          emitTable(el, childPath, `[[${name}]]`, depth);
         });
       }
     });
   };
-  emitTable(tree, [], undefined);
+  emitTable(tree, [], undefined, 0);
   return lines.join('\n') + '\n';
 }
 
