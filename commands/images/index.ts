@@ -1,5 +1,9 @@
 import { group } from '../_lib/define.js';
 import { stub } from '../_lib/stub.js';
+import { label } from './label.js';
+import { ls } from './ls.js';
+import { rm } from './rm.js';
+import { tag } from './tag.js';
 
 const g = 'images';
 export const images = group({
@@ -7,12 +11,12 @@ export const images = group({
   aliases: ['image', 'i'],
   describe: 'Manage images',
   commands: [
-    stub(g, 'ls', 'List images', { aliases: ['list'] }),
+    ls,
     stub(g, 'pull', 'Pull an image from a registry'),
     stub(g, 'push', 'Push an image to a registry'),
-    stub(g, 'rm', 'Remove one or more images', { aliases: ['del', 'delete', 'remove'] }),
-    stub(g, 'tag', 'Tag an image'),
-    stub(g, 'label', 'Set and clear labels of an image'),
+    rm,
+    tag,
+    label,
     stub(g, 'import', 'Import images from an OCI or docker archive'),
     stub(g, 'export', 'Export images to an OCI archive'),
     stub(g, 'check', 'Check that images are complete and unpacked'),

@@ -1,13 +1,10 @@
 import { group } from '../_lib/define.js';
-import { stub } from '../_lib/stub.js';
+import { create } from './create.js';
+import { ls } from './ls.js';
+import { rm } from './rm.js';
 
-const g = 'leases';
 export const leases = group({
   name: 'leases',
   describe: 'Manage leases',
-  commands: [
-    stub(g, 'ls', 'List all active leases', { aliases: ['list'] }),
-    stub(g, 'create', 'Create lease'),
-    stub(g, 'rm', 'Remove leases', { aliases: ['delete'] }),
-  ],
+  commands: [ls, create, rm],
 });

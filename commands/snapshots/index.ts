@@ -1,5 +1,11 @@
 import { group } from '../_lib/define.js';
 import { stub } from '../_lib/stub.js';
+import { info } from './info.js';
+import { label } from './label.js';
+import { ls } from './ls.js';
+import { rm } from './rm.js';
+import { tree } from './tree.js';
+import { usage } from './usage.js';
 
 const g = 'snapshots';
 export const snapshots = group({
@@ -7,12 +13,12 @@ export const snapshots = group({
   aliases: ['snapshot'],
   describe: 'Manage snapshots',
   commands: [
-    stub(g, 'ls', 'List snapshots', { aliases: ['list'] }),
-    stub(g, 'info', 'Get info about a snapshot'),
-    stub(g, 'tree', 'Display the tree of snapshots'),
-    stub(g, 'label', 'Set and clear labels of a snapshot'),
-    stub(g, 'rm', 'Remove snapshots', { aliases: ['del', 'delete', 'remove'] }),
-    stub(g, 'usage', 'Usage snapshots'),
+    ls,
+    info,
+    tree,
+    label,
+    rm,
+    usage,
     stub(g, 'prepare', 'Prepare an active snapshot'),
     stub(g, 'view', 'Create a read-only snapshot from a committed snapshot'),
     stub(g, 'commit', 'Commit an active snapshot into the provided name'),
