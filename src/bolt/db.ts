@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer';
 import { CtrxError, failedPrecondition, fromSystemError, internal, invalidArgument, notFound, unavailable } from '../errdefs.js';
 import { flock, flockHolders, LOCK_EX, LOCK_NB, LOCK_UN, EWOULDBLOCK, processName } from '../platform/index.js';
 import type { DB, OpenOptions, Tx } from './types.js';
-import { DBFile } from './file.js';
+import { DBFile, type PageSource } from './file.js';
 import { TxImpl } from './tx.js';
 import { encodeMetaPage, FREELIST_PAGE, LEAF_PAGE, writePgid, type Meta } from './page.js';
 
@@ -98,6 +98,11 @@ class DBImpl implements DB {
       }
     }
     throw unavailable(`database kept changing during ${VIEW_RETRIES} read attempts`, { subject: this.path });
+  }
+
+  /** For check.ts: the current snapshot's pages, with view()'s retry. */
+  withSnapshot<T>(fn: (src: PageSource) => T): T {
+    return this.view((tx) => fn((tx as TxImpl).source));
   }
 
   update<T>(fn: (tx: Tx) => T): T {
