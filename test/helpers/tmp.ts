@@ -72,20 +72,24 @@ function sleepSync(ms: number): void {
 
 /**
  * Unmounts everything at or below `dir`, deepest first. A busy mount is
- * retried for a moment (a dying shim may still hold it) and only then
- * detached lazily. Returns what had to be unmounted lazily.
+ * retried for `graceMs` (a dying shim may still hold it) and only then
+ * detached lazily. Returns what had to be detached lazily.
  */
-export function unmountUnder(dir: string): string[] {
+export function unmountUnder(dir: string, { graceMs = 1000 }: { graceMs?: number } = {}): string[] {
   const lazy: string[] = [];
-  for (let round = 0; round < 50; round++) {
+  let stuckSince = Date.now();
+  for (let guard = 0; guard < 10_000; guard++) {
     const mounts = mountsUnder(dir);
     if (!mounts.length) return lazy;
     let progressed = false;
     for (const m of mounts) {
       if (umount(m.mountPoint, false).ok) progressed = true;
     }
-    if (progressed) continue;
-    if (round < 20) {
+    if (progressed) {
+      stuckSince = Date.now();
+      continue;
+    }
+    if (Date.now() - stuckSince < graceMs) {
       sleepSync(50);
       continue;
     }
@@ -93,6 +97,7 @@ export function unmountUnder(dir: string): string[] {
     const r = umount(deepest.mountPoint, true);
     if (!r.ok) throw new Error(`cannot unmount ${deepest.mountPoint}: ${r.err}`);
     lazy.push(deepest.mountPoint);
+    stuckSince = Date.now();
   }
   const left = mountsUnder(dir);
   if (left.length) throw new Error(`mounts remain under ${dir}: ${left.map((m) => m.mountPoint).join(', ')}`);

@@ -3,7 +3,7 @@
  * the process runner, deterministic fixtures and their on-disk forms.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -17,7 +17,7 @@ import { listProcesses } from '../../helpers/procs.js';
 import { run, runOk } from '../../helpers/run.js';
 import { TreeBuilder } from '../../helpers/tarball.js';
 import {
-  cleanupDir, cleanupTempDirs, guardedRemove, liveTempDirs, makeTempDir, mountsUnder, removeTempDir,
+  cleanupDir, cleanupTempDirs, guardedRemove, liveTempDirs, makeTempDir, mountsUnder, removeTempDir, unmountUnder,
 } from '../../helpers/tmp.js';
 
 interface Listed {
@@ -83,6 +83,25 @@ describe('tmp', () => {
     assert.equal(readFileSync(join(outside, 'precious'), 'utf8'), 'keep me');
     removeTempDir(outside);
     assert.equal(existsSync(outside), false);
+  });
+
+  test('a busy mount is detached lazily, only after the grace period', async () => {
+    const dir = makeTempDir();
+    const mnt = join(dir, 'busy');
+    mkdirSync(mnt);
+    await runOk('mount', ['-t', 'tmpfs', 'ctrx-rig-busy', mnt]);
+    writeFileSync(join(mnt, 'f'), 'x');
+    const fd = openSync(join(mnt, 'f'), 'r');
+    try {
+      const started = Date.now();
+      assert.deepEqual(unmountUnder(dir, { graceMs: 200 }), [mnt]);
+      assert.ok(Date.now() - started >= 200, 'retried before detaching');
+      assert.deepEqual(mountsUnder(dir), []);
+    } finally {
+      closeSync(fd);
+    }
+    removeTempDir(dir);
+    assert.equal(existsSync(dir), false);
   });
 });
 
