@@ -33,7 +33,8 @@ export function ctrContainerInfo(c: ContainerRecord): Record<string, unknown> {
     Snapshotter: c.snapshotter,
     CreatedAt: t(c.createdAt),
     UpdatedAt: t(c.updatedAt),
-    Extensions: ext,
+    // the client gets nil for an empty map over gRPC
+    Extensions: Object.keys(ext).length ? ext : null,
     ...(spec !== undefined && spec !== null ? { Spec: spec } : {}),
   };
 }

@@ -10,6 +10,11 @@ import { decodeTime, decodeVarint, encodeTime, encodeVarint, str, type GoTime } 
 
 export type Labels = Record<string, string>;
 
+/** Sets an own property even for keys like "__proto__" (labels come from users and images). */
+export function setLabel(o: Labels, k: string, v: string): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 export function path(root: Tx | Bucket, ...keys: string[]): Bucket | null {
   let b: Bucket | null = null;
   for (let i = 0; i < keys.length; i++) {
@@ -41,9 +46,9 @@ export function isEmpty(b: Bucket | null): boolean {
 export function readMap(b: Bucket, name: string): Labels | undefined {
   const m = b.bucket(name);
   if (!m) return undefined;
-  const out: Labels = Object.create(null);
+  const out: Labels = {};
   m.forEach((k, v) => {
-    if (v !== null) out[str(k)] = str(v);
+    if (v !== null) setLabel(out, str(k), str(v));
   });
   return out;
 }
@@ -64,9 +69,9 @@ export function writeMap(b: Bucket, name: string, labels: Labels | undefined): v
 
 /** Apply "set k=v / clear k when v is empty" edits the way containerd's Update with labels.<k> fieldpaths does. */
 export function mergeLabels(current: Labels | undefined, edits: Labels, replaceAll = false): Labels {
-  const out: Labels = Object.create(null);
-  if (!replaceAll) Object.assign(out, current ?? {});
-  for (const [k, v] of Object.entries(edits)) out[k] = v;
+  const out: Labels = {};
+  if (!replaceAll) for (const [k, v] of Object.entries(current ?? {})) setLabel(out, k, v);
+  for (const [k, v] of Object.entries(edits)) setLabel(out, k, v);
   for (const k of Object.keys(out)) if (out[k] === '') delete out[k];
   return out;
 }

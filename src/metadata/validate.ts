@@ -71,11 +71,12 @@ export function validateImage(name: string, target: Descriptor, labels?: Record<
 
 /** "k=v" arguments the way ctr reads them (commands.LabelArgs): no '=' means value "true". */
 export function parseLabelArgs(args: string[]): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
+  const out: Record<string, string> = {};
+  const set = (k: string, v: string) => Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   for (const a of args) {
     const i = a.indexOf('=');
-    if (i < 0) out[a] = 'true';
-    else out[a.slice(0, i)] = a.slice(i + 1);
+    if (i < 0) set(a, 'true');
+    else set(a.slice(0, i), a.slice(i + 1));
   }
   return out;
 }
