@@ -102,14 +102,51 @@ _ctrx_canon_verb() {
 
 _ctrx_flags() {
   case "$1" in
+    images/ls) echo '--quiet -q --format' ;;
+    images/rm) echo '--sync' ;;
+    images/tag) echo '--force' ;;
+    images/label) echo '--replace-all -r' ;;
+    containers/ls) echo '--quiet -q --format' ;;
+    containers/info) echo '--spec --format' ;;
+    containers/rm) echo '--keep-snapshot' ;;
+    namespaces/ls) echo '--quiet -q --format' ;;
+    snapshots/ls) echo '--quiet -q --format --snapshotter' ;;
+    snapshots/info) echo '--format --snapshotter' ;;
+    snapshots/tree) echo '--snapshotter' ;;
+    snapshots/label) echo '--snapshotter' ;;
+    snapshots/rm) echo '--snapshotter' ;;
+    snapshots/usage) echo '--quiet -q --format --b --snapshotter' ;;
+    content/ls) echo '--quiet -q --format' ;;
+    content/prune) echo '--format' ;;
+    leases/ls) echo '--quiet -q --format' ;;
+    leases/create) echo '--id --expires -x' ;;
     plugins/ls) echo '--quiet -q --format --detailed -d' ;;
+    config/default) echo '--config-version --systemd-cgroup --sandbox-image --mirror --config-path --oom-score' ;;
+    config/dump) echo '--format' ;;
+    config/check) echo '--format' ;;
+    config/hosts) echo '--mirror --capabilities --skip-verify --ca --dir --server --dry-run' ;;
     version) echo '--format' ;;
   esac
 }
 
 _ctrx_kind() {
   case "$1" in
-
+    images/rm) echo images ;;
+    images/tag) echo images ;;
+    images/label) echo images ;;
+    containers/info) echo containers ;;
+    containers/rm) echo containers ;;
+    containers/label) echo containers ;;
+    namespaces/rm) echo namespaces ;;
+    namespaces/label) echo namespaces ;;
+    snapshots/info) echo snapshots ;;
+    snapshots/label) echo snapshots ;;
+    snapshots/rm) echo snapshots ;;
+    snapshots/usage) echo snapshots ;;
+    content/rm) echo content ;;
+    content/label) echo content ;;
+    leases/rm) echo leases ;;
+    config/check) echo files ;;
   esac
 }
 
@@ -120,7 +157,7 @@ _ctrx() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       -n|--namespace) ns="${COMP_WORDS[i+1]}"; ((i++)); continue ;;
-      --root|--state|--config|-c|--format) ((i++)); continue ;;
+      --root|--state|--config|-c|--format|--snapshotter|--id|--expires|-x|--config-version|--sandbox-image|--mirror|--config-path|--oom-score|--capabilities|--ca|--dir|--server) ((i++)); continue ;;
       -*) continue ;;
     esac
     if [[ -z "$group" ]]; then group="$(_ctrx_canon "$w")"; elif [[ -z "$verb" ]]; then verb="$w"; fi
