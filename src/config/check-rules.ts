@@ -90,7 +90,7 @@ export function semanticFindings(effective: TomlTable, version: number): Finding
   for (const [rn, r] of Object.entries(runtimes)) {
     const rp = [...ctdPath, 'runtimes', rn];
     const type = get(r, 'runtime_type');
-    if (!nonEmpty(type)) warn([...rp, 'runtime_type'], 'is empty: containers of this runtime cannot start (a table for a runtime starts from empty values, not from the default runc entry)');
+    if (!nonEmpty(type)) warn([...rp, 'runtime_type'], 'is empty: a runtime table replaces the default entry (containerd 1.x), it does not inherit runtime_type; set runtime_type = "io.containerd.runc.v2"');
     if (version < 3 && type !== RUNTIME_V1) {
       if (nonEmpty(get(r, 'runtime_engine'))) err([...rp, 'runtime_engine'], `only works with runtime_type ${RUNTIME_V1}: the CRI plugin will not load`);
       if (nonEmpty(get(r, 'runtime_root'))) err([...rp, 'runtime_root'], `only works with runtime_type ${RUNTIME_V1}: the CRI plugin will not load`);

@@ -101,7 +101,9 @@ class Walker {
           if (fs) this.walk(x, fs, [...path, k]);
           else if (s.closed) this.add('warning', [...path, k], 'unknown key: containerd ignores it');
         }
-        if (s.fields.runtime_type && isTable(v.options) && /^io\.containerd\.runc\.v[12]$/.test(String(v.runtime_type ?? ''))) {
+        // runc's options are known; a `runc` entry without runtime_type is meant as runc too.
+        const runcLike = /^io\.containerd\.runc\.v[12]$/.test(String(v.runtime_type ?? '')) || (v.runtime_type === undefined && path[path.length - 1] === 'runc');
+        if (s.fields.runtime_type && isTable(v.options) && runcLike) {
           this.walk(v.options, { kind: 'struct', fields: RUNC_OPTION_FIELDS, closed: true }, [...path, 'options']);
         }
         return;

@@ -19,6 +19,8 @@
  * are replaced whole, and a new map entry starts from Go's zero value (so a
  * lone `runtimes.runc.options.SystemdCgroup = true` leaves runc with an empty
  * runtime_type and no other options — again as containerd 1.6 shows it).
+ * containerd 2.x decodes with go-toml v2, which decodes into existing map
+ * entries, so there the default runc entry keeps its fields.
  */
 import { cloneTree, isTable, type TomlTable, type TomlValue } from './toml.js';
 import type { Schema } from './schema.js';
@@ -81,7 +83,7 @@ function deepMerge(to: TomlTable, from: TomlTable): TomlTable {
  * (`keepUnknown` false) — except inside 'any' parts (shim options), which
  * are kept as written.
  */
-export function overlay(defaults: TomlValue | undefined, file: TomlValue, schema: Schema | undefined, keepUnknown: boolean): TomlValue {
+export function overlay(defaults: TomlValue | undefined, file: TomlValue, schema: Schema | undefined, keepUnknown: boolean, mergeMaps = false): TomlValue {
   if (!schema || schema.kind === 'any') return cloneTree(file);
   if (schema.kind === 'struct') {
     if (!isTable(file)) return cloneTree(file);
@@ -92,17 +94,17 @@ export function overlay(defaults: TomlValue | undefined, file: TomlValue, schema
         if (keepUnknown || !schema.closed) out[k] = cloneTree(v);
         continue;
       }
-      out[k] = overlay(out[k], v, fs, keepUnknown);
+      out[k] = overlay(out[k], v, fs, keepUnknown, mergeMaps);
     }
     return out;
   }
   if (schema.kind === 'map') {
     if (!isTable(file)) return cloneTree(file);
-    const out: TomlTable = {};
+    // 1.x (go-toml v1) builds a new map; 2.x (go-toml v2) decodes into the existing one, entry into entry.
+    const out: TomlTable = mergeMaps && isTable(defaults) ? cloneTree(defaults) : {};
     for (const [k, v] of Object.entries(file)) {
       const es = schema.known?.[k] ?? schema.of;
-      // A fresh map entry is decoded into Go's zero value of the element, not into a default entry.
-      out[k] = overlay(undefined, v, es, keepUnknown);
+      out[k] = overlay(mergeMaps ? out[k] : undefined, v, es, keepUnknown, mergeMaps);
     }
     return out;
   }
@@ -126,7 +128,7 @@ export function effectiveTree(defaults: TomlTable, merged: TomlTable, schema: Sc
     for (const [id, section] of Object.entries(merged.plugins)) {
       // containerd only decodes sections of plugins it has; others are ignored (`config check` names them).
       const ps = pluginSchema.known?.[id];
-      if (ps) plugins[id] = overlay(plugins[id], section, ps, false);
+      if (ps) plugins[id] = overlay(plugins[id], section, ps, false, rules === '2.x');
     }
   }
   return out;
