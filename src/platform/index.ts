@@ -3,6 +3,7 @@
  * built-ins that both runtimes provide, plus what this module exports.
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 
 declare const Deno: { version: { deno: string; v8: string; typescript: string } } | undefined;
 
@@ -101,3 +102,72 @@ export function hostPlatform(): { os: string; architecture: string; variant?: st
 export function selfPid(): number {
   return process.pid;
 }
+
+export { unixListen, unixAccept, unixConnect, recvFd, sendFd, closeFd, setWinsize, getWinsize, EAGAIN, type Errno } from './libc.js';
+
+/**
+ * Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or
+ * undefined when the pid is gone. With the pid it names one process: a pid
+ * recycled by another process has another start time.
+ */
+export function procStartTime(pid: number): number | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm (field 2) is in parentheses and may contain spaces and ')'.
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (rest[0] === 'Z' || rest[0] === 'X') return undefined;
+  const t = Number(rest[19]);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/** True when `pid` is alive (not a zombie) and is the same process: same start time. */
+export function sameProcess(pid: number, startTime: number): boolean {
+  return procStartTime(pid) === startTime;
+}
+
+/**
+ * Signals `pid` only if it is still the process that started at `startTime`
+ * (the check and the kill are microseconds apart; a pid is not recycled that fast).
+ * Returns false when it is gone or was recycled.
+ */
+export function signalProcess(pid: number, signal: string | number, startTime?: number): boolean {
+  if (startTime !== undefined && !sameProcess(pid, startTime)) return false;
+  try {
+    process.kill(pid, signal as NodeJS.Signals);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Installs one handler for several signals; returns the function that removes it. */
+export function onSignals(signals: string[], handler: (signal: string) => void): () => void {
+  const fns = signals.map((s) => {
+    const fn = (): void => handler(s);
+    process.on(s as NodeJS.Signals, fn);
+    return [s, fn] as const;
+  });
+  return () => {
+    for (const [s, fn] of fns) process.off(s as NodeJS.Signals, fn);
+  };
+}
+
+/** Signal name → number on this platform (SIGTERM → 15), or undefined. */
+export function signalNumber(name: string): number | undefined {
+  const n = name.toUpperCase();
+  const key = (n.startsWith('SIG') ? n : `SIG${n}`) as keyof typeof constants.signals;
+  return constants.signals[key];
+}
+
+/** Signal number → name (15 → SIGTERM), or undefined. */
+export function signalName(num: number): string | undefined {
+  for (const [name, n] of Object.entries(constants.signals)) if (n === num) return name;
+  return undefined;
+}
+
+export { waitpidNoHang, PR_SET_CHILD_SUBREAPER } from './libc.js';

@@ -78,3 +78,231 @@ export function umount2(target: string, flags = 0): number {
   const rc = l.umount2(target, flags);
   return rc === 0 ? 0 : l.errno();
 }
+
+// ---- unix sockets and fd passing (console sockets), pty window size ----
+//
+// Node and Deno cannot receive a file descriptor over a unix socket, and
+// runc hands a container's pty master to its `--console-socket` only that
+// way (SCM_RIGHTS). These calls build the socket in C so the fd can be
+// taken out of the control message. Every fd is CLOEXEC and non-blocking;
+// callers poll (EAGAIN) from a timer instead of blocking the event loop.
+// Layouts are the LP64 ones (x86_64, aarch64).
+
+export const EAGAIN = 11;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const MSG_DONTWAIT = 0x40;
+const TIOCSWINSZ = 0x5414;
+const TIOCGWINSZ = 0x5413;
+const SUN_PATH_MAX = 108;
+
+interface SockLibc {
+  koffi: {
+    alloc: (t: string, n: number) => bigint;
+    free: (p: bigint) => void;
+    view: (p: bigint, n: number) => ArrayBuffer;
+    errno: () => number;
+  };
+  socket: Fn;
+  bind: Fn;
+  listen: Fn;
+  accept4: Fn;
+  connect: Fn;
+  recvmsg: Fn;
+  sendmsg: Fn;
+  close: Fn;
+  ioctl: Fn;
+}
+
+let sock: SockLibc | undefined;
+
+function loadSock(): SockLibc {
+  if (sock) return sock;
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi');
+  const lib = koffi.load('libc.so.6');
+  sock = {
+    koffi,
+    socket: lib.func('int socket(int domain, int type, int protocol)'),
+    bind: lib.func('int bind(int fd, void *addr, uint32_t len)'),
+    listen: lib.func('int listen(int fd, int backlog)'),
+    accept4: lib.func('int accept4(int fd, void *addr, void *len, int flags)'),
+    connect: lib.func('int connect(int fd, void *addr, uint32_t len)'),
+    recvmsg: lib.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
+    sendmsg: lib.func('intptr_t sendmsg(int fd, void *msg, int flags)'),
+    close: lib.func('int close(int fd)'),
+    ioctl: lib.func('int ioctl(int fd, unsigned long req, void *arg)'),
+  };
+  return sock;
+}
+
+/** A result of a non-blocking libc call: a value, or the errno. */
+export type Errno<T> = { ok: true; value: T } | { ok: false; errno: number };
+
+function sockaddrUn(path: string): Buffer {
+  const p = Buffer.from(path);
+  if (p.length >= SUN_PATH_MAX) throw new RangeError(`unix socket path is ${p.length} bytes, the limit is ${SUN_PATH_MAX - 1}: ${path}`);
+  const b = Buffer.alloc(2 + SUN_PATH_MAX);
+  b.writeUInt16LE(AF_UNIX, 0);
+  p.copy(b, 2);
+  return b;
+}
+
+function newSocket(l: SockLibc): Errno<number> {
+  const fd = l.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  return fd < 0 ? { ok: false, errno: l.koffi.errno() } : { ok: true, value: fd };
+}
+
+/** socket + bind + listen on a path (the caller removes a stale file first). */
+export function unixListen(path: string, backlog = 4): Errno<number> {
+  const l = loadSock();
+  const s = newSocket(l);
+  if (!s.ok) return s;
+  const addr = sockaddrUn(path);
+  if (l.bind(s.value, addr, addr.length) < 0 || l.listen(s.value, backlog) < 0) {
+    const errno = l.koffi.errno();
+    l.close(s.value);
+    return { ok: false, errno };
+  }
+  return s;
+}
+
+/** accept4 without blocking: EAGAIN while nobody has connected. */
+export function unixAccept(fd: number): Errno<number> {
+  const l = loadSock();
+  const c = l.accept4(fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  return c < 0 ? { ok: false, errno: l.koffi.errno() } : { ok: true, value: c };
+}
+
+/** connect (EINPROGRESS/EAGAIN are not expected for a local listener with room in its backlog). */
+export function unixConnect(path: string): Errno<number> {
+  const l = loadSock();
+  const s = newSocket(l);
+  if (!s.ok) return s;
+  const addr = sockaddrUn(path);
+  if (l.connect(s.value, addr, addr.length) < 0) {
+    const errno = l.koffi.errno();
+    l.close(s.value);
+    return { ok: false, errno };
+  }
+  return s;
+}
+
+export function closeFd(fd: number): number {
+  const l = loadSock();
+  return l.close(fd) < 0 ? l.koffi.errno() : 0;
+}
+
+// struct msghdr (56 bytes) | struct iovec (16) | cmsg (16 header + 8 data) | data
+const MSG = 0;
+const IOV = 56;
+const CMSG = 72;
+const CMSG_SPACE = 24;
+const DATA = CMSG + CMSG_SPACE;
+
+function withMsg<T>(l: SockLibc, dataLen: number, fn: (base: bigint, dv: DataView, u8: Uint8Array) => T): T {
+  const size = DATA + dataLen;
+  const base = l.koffi.alloc('uint8_t', size);
+  try {
+    const ab = l.koffi.view(base, size);
+    const dv = new DataView(ab);
+    const u8 = new Uint8Array(ab);
+    u8.fill(0);
+    dv.setBigUint64(MSG + 16, base + BigInt(IOV), true); // msg_iov
+    dv.setBigUint64(MSG + 24, 1n, true); // msg_iovlen
+    dv.setBigUint64(MSG + 32, base + BigInt(CMSG), true); // msg_control
+    dv.setBigUint64(MSG + 40, BigInt(CMSG_SPACE), true); // msg_controllen
+    dv.setBigUint64(IOV, base + BigInt(DATA), true); // iov_base
+    dv.setBigUint64(IOV + 8, BigInt(dataLen), true); // iov_len
+    return fn(base, dv, u8);
+  } finally {
+    l.koffi.free(base);
+  }
+}
+
+/**
+ * recvmsg one SCM_RIGHTS fd without blocking. `data` is what came with it
+ * (runc sends the pty's name). EAGAIN until the sender has written.
+ */
+export function recvFd(fd: number, maxData = 4096): Errno<{ fd: number; data: Buffer }> {
+  const l = loadSock();
+  return withMsg(l, maxData, (base, dv, u8) => {
+    const n = Number(l.recvmsg(fd, base, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
+    if (n < 0) return { ok: false, errno: l.koffi.errno() } as const;
+    const controllen = Number(dv.getBigUint64(MSG + 40, true));
+    const cmsgLen = Number(dv.getBigUint64(CMSG, true));
+    const level = dv.getInt32(CMSG + 8, true);
+    const type = dv.getInt32(CMSG + 12, true);
+    if (controllen < 20 || cmsgLen < 20 || level !== SOL_SOCKET || type !== SCM_RIGHTS) {
+      return { ok: false, errno: 22 /* EINVAL: no fd in the message */ } as const;
+    }
+    const got = dv.getInt32(CMSG + 16, true);
+    return { ok: true, value: { fd: got, data: Buffer.from(u8.subarray(DATA, DATA + n)) } } as const;
+  });
+}
+
+/** sendmsg one fd with SCM_RIGHTS (the sending side of recvFd; runc's role, used in tests). */
+export function sendFd(sockFd: number, fdToSend: number, data: Buffer): Errno<number> {
+  const l = loadSock();
+  const payload = data.length ? data : Buffer.from([0]);
+  return withMsg(l, payload.length, (base, dv, u8) => {
+    u8.set(payload, DATA);
+    dv.setBigUint64(CMSG, 20n, true); // CMSG_LEN(sizeof(int))
+    dv.setInt32(CMSG + 8, SOL_SOCKET, true);
+    dv.setInt32(CMSG + 12, SCM_RIGHTS, true);
+    dv.setInt32(CMSG + 16, fdToSend, true);
+    const n = Number(l.sendmsg(sockFd, base, 0));
+    return n < 0 ? { ok: false, errno: l.koffi.errno() } : { ok: true, value: n };
+  });
+}
+
+/** TIOCSWINSZ on a terminal fd (a pty master: the container sees the new size and gets SIGWINCH). */
+export function setWinsize(fd: number, rows: number, cols: number): number {
+  const l = loadSock();
+  const ws = Buffer.alloc(8);
+  ws.writeUInt16LE(rows & 0xffff, 0);
+  ws.writeUInt16LE(cols & 0xffff, 2);
+  return l.ioctl(fd, TIOCSWINSZ, ws) < 0 ? l.koffi.errno() : 0;
+}
+
+/** TIOCGWINSZ: the size of a terminal fd, or undefined when it is not a terminal. */
+export function getWinsize(fd: number): { rows: number; cols: number } | undefined {
+  const l = loadSock();
+  const ws = Buffer.alloc(8);
+  if (l.ioctl(fd, TIOCGWINSZ, ws) < 0) return undefined;
+  return { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) };
+}
+
+// ---- reaping a reparented child ----
+//
+// A shim that is the child subreaper inherits the container's init once
+// `runc create` exits. libuv only waits for the children it spawned, so the
+// shim reaps that one pid itself, without blocking (WNOHANG).
+
+const WNOHANG = 1;
+let waitLib: { waitpid: Fn; koffi: { errno: () => number } } | undefined;
+
+/**
+ * waitpid(pid, WNOHANG): undefined while it runs; its exit code, or
+ * `signal` when it was killed; `{ errno }` when it is not our child.
+ */
+export function waitpidNoHang(pid: number): { code?: number; signal?: number; errno?: number } | undefined {
+  if (!waitLib) {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi');
+    const lib = koffi.load('libc.so.6');
+    waitLib = { waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'), koffi };
+  }
+  const st = [0];
+  const rc = waitLib.waitpid(pid, st, WNOHANG);
+  if (rc === 0) return undefined;
+  if (rc < 0) return { errno: waitLib.koffi.errno() };
+  const s = st[0]!;
+  if ((s & 0x7f) === 0) return { code: (s >> 8) & 0xff };
+  return { signal: s & 0x7f };
+}
