@@ -1,0 +1,55 @@
+/**
+ * Shared state for the metadata interop tests: the rig's registry with the
+ * 1-layer (busybox) and 2-layer (layered) fixtures, a private containerd
+ * that pulled them into two namespaces and created a container.
+ */
+import { startContainerd, type Containerd } from '../../helpers/containerd.js';
+import { startRegistry, pushImage, type Registry } from '../../helpers/registry.js';
+import { buildFixture, fixtureUnavailable } from '../../helpers/fixtures.js';
+import { ctrx, type Result } from '../../cli/ctrx.js';
+
+export interface World {
+  registry: Registry;
+  cd: Containerd;
+  refs: { busybox: string; layered: string };
+  /** ctrx against the daemon's root/state (no host config). */
+  x(args: string[], ns?: string): Result;
+  stop(): Promise<void>;
+}
+
+export function unavailableReason(): string | undefined {
+  return fixtureUnavailable('busybox') ?? fixtureUnavailable('layered');
+}
+
+export async function setupWorld(opts: { namespaces?: string[] } = {}): Promise<World> {
+  const registry = await startRegistry();
+  let cd: Containerd | undefined;
+  try {
+    const busybox = await buildFixture('busybox');
+    const layered = await buildFixture('layered');
+    await pushImage(registry, 'library/busybox', 'latest', busybox);
+    await pushImage(registry, 'test/layered', 'v1', layered);
+    const refs = { busybox: `${registry.host}/library/busybox:latest`, layered: `${registry.host}/test/layered:v1` };
+    cd = await startContainerd();
+    for (const ns of opts.namespaces ?? ['default', 'second']) {
+      await cd.ctrOk(['images', 'pull', '--plain-http', refs.busybox], { namespace: ns });
+      await cd.ctrOk(['images', 'pull', '--plain-http', refs.layered], { namespace: ns });
+    }
+    await cd.ctrOk(['containers', 'create', refs.busybox, 'c1'], { namespace: 'default' });
+    const c = cd;
+    return {
+      registry,
+      cd: c,
+      refs,
+      x: (args, ns = 'default') => ctrx(['--root', c.root, '--state', c.state, '-c', c.configPath + '.missing', '-n', ns, ...args]),
+      stop: async () => {
+        await c.stop();
+        await registry.stop();
+      },
+    };
+  } catch (e) {
+    await cd?.stop();
+    await registry.stop();
+    throw e;
+  }
+}
