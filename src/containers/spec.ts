@@ -85,8 +85,8 @@ export function generateSpec(o: SpecOptions): GeneratedSpec {
   const res = linux.resources!;
 
   // Env from --env-file then --env, later applied over the image's env.
-  let userEnv = o.envFile ? mergeEnv([], readEnvFile(o.envFile)) : [];
-  userEnv = mergeEnv(userEnv, (o.env ?? []).map((e) => checkEnv(e, '--env')));
+  // ctr: `--env KEY` (no '=') is dropped before it meets the image's env; here it unsets KEY, as containerd's merge intends.
+  const userEnv = [...(o.envFile ? readEnvFile(o.envFile) : []), ...(o.env ?? []).map((e) => checkEnv(e, '--env'))];
   s.mounts!.push(...(o.mounts ?? []).map(normalizeMount));
 
   const img = o.image;
