@@ -8,9 +8,10 @@
  * `offset` tells the caller where to resume (HTTP Range). An ingest that does
  * not belong to this ref, or was started with another total, is restarted.
  *
- * Commit: fsync data, check size and digest, rename into blobs/, set the
- * mtime, remove the ingest dir, chmod 0444, fsync the blob dir. Nothing is
- * ever written under `blobs/` except by that rename. A wrong digest (or more
+ * Commit: fsync data, check size and digest, chmod 0444 and set the mtime,
+ * rename into blobs/ (under a per-digest lock, so of several writers holding
+ * the same bytes exactly one renames), remove the ingest dir, fsync the blob
+ * dir. Nothing is ever written under `blobs/` except by that rename. A wrong digest (or more
  * bytes than expected) resets the ingest so the next attempt starts at 0; too
  * few bytes keep it for a resume.
  *
@@ -269,45 +270,49 @@ export class IngestWriter {
       mkdirSync(dirname(dirname(dirname(target))), { recursive: true, mode: 0o755 });
       ensureDir(dirname(dirname(target)));
       ensureDir(dirname(target));
-      let exists = false;
+      // Writers of other refs may hold the same bytes: one lock per digest makes exactly one of them rename.
+      const blobLock = await lockRef(this.paths.lockDir, `blob/${got}`, { waitMs: 60_000 });
       try {
-        lstatSync(target);
-        exists = true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, 'checking blob', this.ref);
+        return this.moveIntoPlace(data, target, got, st.size);
+      } finally {
+        blobLock.release();
       }
-      if (exists) {
-        rmSync(this.dir, { recursive: true, force: true });
-        return { digest: got, size: st.size, alreadyExists: true };
-      }
-      try {
-        renameSync(data, target);
-      } catch (e) {
-        throw ioError(e, 'moving ingest into blobs', this.ref);
-      }
-      // The blob is visible now; like containerd, the remaining steps cannot undo that and only best-effort.
-      const now = new Date();
-      try {
-        utimesSync(target, now, now);
-      } catch {
-        /* containerd only logs this */
-      }
-      rmSync(this.dir, { recursive: true, force: true });
-      try {
-        chmodSync(target, 0o444);
-      } catch {
-        /* likewise */
-      }
-      try {
-        fsyncDir(dirname(target));
-      } catch (e) {
-        throw ioError(e, 'syncing blob directory', this.ref);
-      }
-      return { digest: got, size: st.size, alreadyExists: false };
     } finally {
       await this.finish(false);
     }
   }
+
+  private moveIntoPlace(data: string, target: string, got: string, size: number): CommitResult {
+    try {
+      lstatSync(target);
+      rmSync(this.dir, { recursive: true, force: true });
+      return { digest: got, size, alreadyExists: true };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, 'checking blob', this.ref);
+    }
+    // Mode and mtime before the rename (containerd sets them after): the blob appears in its final form.
+    const now = new Date();
+    try {
+      chmodSync(data, 0o444);
+      utimesSync(data, now, now);
+      renameSync(data, target);
+    } catch (e) {
+      try {
+        chmodSync(data, 0o644);
+      } catch {
+        /* data may be gone; the next open starts over */
+      }
+      throw ioError(e, 'moving ingest into blobs', this.ref);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    try {
+      fsyncDir(dirname(target));
+    } catch (e) {
+      throw ioError(e, 'syncing blob directory', this.ref);
+    }
+    return { digest: got, size, alreadyExists: false };
+  }
+
 
   private resetOnDisk(): void {
     const f = ingestFiles(this.dir);
