@@ -38,8 +38,13 @@ test('the library does not print', () => {
 
 test('command definitions load domain code lazily (no static import of src/ beyond types and light helpers)', () => {
   const allowed = /src\/(errdefs|identifiers|platform\/index|config\/facts|version)\.js$/;
+  // Files named _*.ts next to verbs are view helpers that verbs import lazily; they must never be imported statically.
+  const staticHelperImports = sources('commands').flatMap((f) =>
+    [...readFileSync(path.join(projectRoot, f), 'utf8').matchAll(/^import\s+(?!type\b)[^;]*?from\s+['"](\.\/_[^'"]+)['"]/gm)].map((m) => `${f}: ${m[1]}`),
+  );
+  assert.deepEqual(staticHelperImports, []);
   const bad = sources('commands')
-    .filter((f) => !f.includes('_lib'))
+    .filter((f) => !f.includes('_lib') && !path.basename(f).startsWith('_'))
     .flatMap((f) => [...readFileSync(path.join(projectRoot, f), 'utf8').matchAll(/^import\s+(?!type\b)[^;]*?from\s+['"]([^'"]+)['"]/gm)]
       .map((m) => m[1]!)
       .filter((i) => i.includes('/src/') && !allowed.test(i))
