@@ -50,14 +50,19 @@ export class BucketImpl implements Bucket, CursorHost {
   readonly buckets = new Map<string, BucketImpl>();
   gen = 0;
   deleted = false;
-  readonly name: string;
+  private readonly rawName: Buffer | null;
 
-  constructor(tx: TxImpl, root: number, seq: bigint, inlinePage: Page | null, name: string) {
+  constructor(tx: TxImpl, root: number, seq: bigint, inlinePage: Page | null, rawName: Buffer | null) {
     this.tx = tx;
     this.root = root;
     this.seq = seq;
     this.inlinePage = inlinePage;
-    this.name = name;
+    this.rawName = rawName;
+  }
+
+  /** For messages only: computed on demand, bucket opens are hot. */
+  get name(): string {
+    return this.rawName ? label(this.rawName) : '(root)';
   }
 
   get writable(): boolean {
@@ -113,10 +118,10 @@ export class BucketImpl implements Bucket, CursorHost {
     if (hit) return hit;
     let n: Node;
     if (pgid === 0) {
-      n = Node.fromPage(this.inlinePage!, null);
+      n = Node.fromPage(this.inlinePage!, null, this.path);
       n.pgid = 0;
     } else {
-      n = Node.fromPage(this.tx.source.page(pgid), parent);
+      n = Node.fromPage(this.tx.source.page(pgid), parent, this.path);
       this.nodes.set(pgid, n);
     }
     if (parent === null) this.rootNode = n;
@@ -155,7 +160,7 @@ export class BucketImpl implements Bucket, CursorHost {
     if (!e || !isBucketEntry(e)) return null;
     const h = decodeBucketHeader(e.value, this.path);
     const inline = h.root === 0 ? parseInline(e.value, this.path) : null;
-    const b = new BucketImpl(this.tx, h.root, h.sequence, inline, label(k));
+    const b = new BucketImpl(this.tx, h.root, h.sequence, inline, k);
     this.buckets.set(cacheKey, b);
     return b;
   }

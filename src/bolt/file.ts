@@ -43,7 +43,7 @@ export class DBFile {
 
   /** Read up to len bytes at off; the tail past EOF stays zero. */
   readAt(off: number, len: number): Buffer {
-    const buf = Buffer.alloc(len);
+    const buf = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
       let n: number;
@@ -52,7 +52,10 @@ export class DBFile {
       } catch (e) {
         throw fromSystemError(e, this.path);
       }
-      if (n === 0) break;
+      if (n === 0) {
+        buf.fill(0, done);
+        break;
+      }
       done += n;
     }
     return buf;
@@ -142,6 +145,8 @@ export class PageSource {
   readonly meta: Meta;
   readonly fileSize: number;
   private readonly cache = new Map<number, Page>();
+  /** The file's first bytes in one buffer, when a whole-tree walk is coming (see preload). */
+  private bulk: Buffer | null = null;
 
   constructor(file: DBFile, meta: Meta, fileSize: number) {
     this.file = file;
@@ -153,6 +158,23 @@ export class PageSource {
     return this.file.pageSize;
   }
 
+  /**
+   * Read [0, high-water mark) in one call before walking the whole tree:
+   * one large read beats a syscall and an allocation per page. Skipped for
+   * files too big to hold in memory comfortably.
+   */
+  preload(maxBytes = 64 * 1024 * 1024): void {
+    const len = Math.min(this.meta.pgid * this.file.pageSize, this.fileSize);
+    if (this.bulk || len > maxBytes) return;
+    this.bulk = this.file.readAt(0, len);
+  }
+
+  private bytes(off: number, len: number): Buffer {
+    const b = this.bulk;
+    if (b && off + len <= b.length) return b.subarray(off, off + len);
+    return this.file.readAt(off, len);
+  }
+
   /** Raw run (all overflow pages) of page id, header-checked for id only. */
   run(id: number, what: string): Buffer {
     const ps = this.file.pageSize;
@@ -160,7 +182,7 @@ export class PageSource {
       throw corrupt(`${what} page id ${id} outside [2, ${this.meta.pgid})`, this.file.path);
     }
     if ((id + 1) * ps > this.fileSize) throw corrupt(`${what} page ${id} lies past the end of the file`, this.file.path);
-    const first = this.file.readAt(id * ps, ps);
+    const first = this.bytes(id * ps, ps);
     const h = pageHeader(first);
     if (h.id !== id) throw corrupt(`${what} page ${id}: header says id ${h.id ?? 'out of range'}`, this.file.path);
     if (h.overflow === 0) return first;
@@ -168,6 +190,7 @@ export class PageSource {
     if (last >= this.meta.pgid || (last + 1) * ps > this.fileSize) {
       throw corrupt(`${what} page ${id}: overflow run of ${h.overflow} pages runs past the end`, this.file.path);
     }
+    if (this.bulk && (last + 1) * ps <= this.bulk.length) return this.bulk.subarray(id * ps, (last + 1) * ps);
     const buf = Buffer.allocUnsafe((h.overflow + 1) * ps);
     first.copy(buf, 0);
     const rest = this.file.readAt((id + 1) * ps, h.overflow * ps);
@@ -184,12 +207,6 @@ export class PageSource {
     return p;
   }
 
-  /** Header of a tree page without parsing elements (reachability walk of leaves holding no buckets). */
-  overflowOf(id: number): number {
-    const hit = this.cache.get(id);
-    if (hit) return hit.overflow;
-    return pageHeader(this.file.readAt(id * this.file.pageSize, PAGE_HEADER_SIZE)).overflow;
-  }
 }
 
 /** bbolt's growth steps: double from 32 KiB up to 16 MiB, then whole 16 MiB steps. */

@@ -77,6 +77,7 @@ export function parseInline(v: Buffer, subject?: string): Page {
 /** Pages in [2, meta.pgid) not reachable from the current root (plus the freelist page, if any, counted as used). */
 export function freeByReachability(src: PageSource): number[] {
   const m = src.meta;
+  src.preload();
   const seen = new Uint8Array(m.pgid);
   seen[0] = 1;
   seen[1] = 1;

@@ -12,6 +12,7 @@ import {
   LEAF_PAGE,
   MIN_KEYS_PER_PAGE,
   PAGE_HEADER_SIZE,
+  checkKeyOrder,
   writePgid,
   type Page,
 } from './page.js';
@@ -47,7 +48,8 @@ export class Node {
     this.parent = parent;
   }
 
-  static fromPage(p: Page, parent: Node | null): Node {
+  static fromPage(p: Page, parent: Node | null, subject?: string): Node {
+    checkKeyOrder(p, subject);
     const inodes: Inode[] = new Array(p.count);
     const leaf = p.isLeaf;
     for (let i = 0; i < p.count; i++) {

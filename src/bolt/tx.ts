@@ -33,7 +33,7 @@ export class TxImpl implements Tx {
     this.txid = writable ? meta.txid + 1n : meta.txid;
     this.source = new PageSource(file, meta, fileSize);
     this.highWater = meta.pgid;
-    this.root = new BucketImpl(this, meta.root, meta.sequence, null, '(root)');
+    this.root = new BucketImpl(this, meta.root, meta.sequence, null, null);
   }
 
   get pageSize(): number {

@@ -158,7 +158,9 @@ export function applyTx(tx: Tx, op: Op): void {
 export function bucketPaths(root: MBucket, max = 200): string[][] {
   const out: string[][] = [];
   const walk = (b: MBucket, path: string[]): void => {
-    for (const [k, v] of b.entries) {
+    // Sorted, not insertion order: a model loaded from a file must generate the same operations.
+    for (const k of b.sortedKeys()) {
+      const v = b.entries.get(k)!;
       if (out.length >= max) return;
       if (v instanceof MBucket) {
         out.push([...path, k]);
@@ -203,16 +205,17 @@ export function randomValue(rng: Rng, big: number): string {
 export function randomOp(rng: Rng, root: MBucket, o: GenOptions = {}): Op {
   const space = o.keySpace ?? 300;
   const paths = bucketPaths(root);
-  const tops = [...root.entries.keys()];
-  if (paths.length === 0 || (tops.length < 3 && rng.chance(0.3))) {
+  const tops = root.entries.size;
+  if (paths.length === 0 || (tops < 3 && rng.chance(0.3))) {
     const op: Op = { op: 'createBucket', path: [], key: Buffer.from(`top${rng.int(6)}`).toString('hex') };
     applyModel(root, op);
     return op;
   }
   const path = rng.pick(paths);
   const b = modelBucket(root, path);
-  const plain = [...b.entries].filter(([, v]) => !(v instanceof MBucket)).map(([k]) => k);
-  const subs = [...b.entries].filter(([, v]) => v instanceof MBucket).map(([k]) => k);
+  const keys = b.sortedKeys();
+  const plain = keys.filter((k) => !(b.entries.get(k) instanceof MBucket));
+  const subs = keys.filter((k) => b.entries.get(k) instanceof MBucket);
   const del = o.deleteBias ?? 1;
   const r = rng.u32() / 0x1_0000_0000;
   let op: Op;
