@@ -171,3 +171,5 @@ export function signalName(num: number): string | undefined {
 }
 
 export { waitpidNoHang, PR_SET_CHILD_SUBREAPER } from './libc.js';
+
+export { mknod, makedev, lsetxattr, lgetxattr, llistxattr, lutimesNs, S_IFIFO, S_IFCHR, S_IFBLK, XATTR_CREATE, ENODATA } from './libc.js';

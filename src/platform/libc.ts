@@ -306,3 +306,98 @@ export function waitpidNoHang(pid: number): { code?: number; signal?: number; er
   if ((s & 0x7f) === 0) return { code: (s >> 8) & 0xff };
   return { signal: s & 0x7f };
 }
+
+// ---- file metadata Node lacks: device nodes and FIFOs, extended attributes, ns timestamps ----
+//
+// Layer extraction needs mknod (devices, FIFOs, overlay whiteouts), the l*xattr
+// family (never following symlinks) and utimensat with nanoseconds and
+// AT_SYMLINK_NOFOLLOW. Each returns 0 or the errno, like the calls above.
+
+export const S_IFIFO = 0o010000;
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const XATTR_CREATE = 1;
+export const ENODATA = 61;
+const ERANGE = 34;
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+
+let fsLib: { mknod: Fn; lsetxattr: Fn; lgetxattr: Fn; llistxattr: Fn; utimensat: Fn; errno: () => number } | undefined;
+
+function loadFs(): NonNullable<typeof fsLib> {
+  if (fsLib) return fsLib;
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi');
+  const lib = koffi.load('libc.so.6');
+  fsLib = {
+    mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+    lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const uint8_t *value, size_t size, int flags)'),
+    lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
+    llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ uint8_t *list, size_t size)'),
+    utimensat: lib.func('int utimensat(int dirfd, const char *path, const uint8_t *times, int flags)'),
+    errno: () => koffi.errno() as number,
+  };
+  return fsLib;
+}
+
+/** glibc's makedev for major < 2^12 and minor < 2^20 (the kernel's dev_t range). */
+export function makedev(major: number, minor: number): number {
+  return (minor & 0xff) + (major & 0xfff) * 0x100 + (minor >>> 8) * 0x100000;
+}
+
+/** mknod(2): `mode` carries the file type (S_IFCHR, S_IFBLK, S_IFIFO) and permission bits. */
+export function mknod(path: string, mode: number, dev: number): number {
+  const l = loadFs();
+  return l.mknod(path, mode >>> 0, dev) === 0 ? 0 : l.errno();
+}
+
+/** lsetxattr(2) (flags: 0 or XATTR_CREATE). */
+export function lsetxattr(path: string, name: string, value: Uint8Array, flags = 0): number {
+  const l = loadFs();
+  return l.lsetxattr(path, name, value, value.byteLength, flags) === 0 ? 0 : l.errno();
+}
+
+/** lgetxattr(2): the value, or the errno (ENODATA when absent). */
+export function lgetxattr(path: string, name: string): Buffer | number {
+  const l = loadFs();
+  for (let size = 256; size <= 1 << 24; size *= 4) {
+    const buf = Buffer.alloc(size);
+    const n = Number(l.lgetxattr(path, name, buf, size));
+    if (n >= 0) return buf.subarray(0, n);
+    const e = l.errno();
+    if (e !== ERANGE) return e;
+  }
+  return ERANGE;
+}
+
+/** llistxattr(2): the names, or the errno. */
+export function llistxattr(path: string): string[] | number {
+  const l = loadFs();
+  for (let size = 1024; size <= 1 << 24; size *= 4) {
+    const buf = Buffer.alloc(size);
+    const n = Number(l.llistxattr(path, buf, size));
+    if (n >= 0) return buf.subarray(0, n).toString('utf8').split('\0').filter(Boolean);
+    const e = l.errno();
+    if (e !== ERANGE) return e;
+  }
+  return ERANGE;
+}
+
+/** utimensat(AT_FDCWD, path, [atime, mtime], AT_SYMLINK_NOFOLLOW) with nanoseconds since the epoch. */
+export function lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): number {
+  const l = loadFs();
+  const t = Buffer.alloc(32);
+  const put = (off: number, ns: bigint) => {
+    let s = ns / 1_000_000_000n;
+    let n = ns % 1_000_000_000n;
+    if (n < 0n) {
+      n += 1_000_000_000n;
+      s -= 1n;
+    }
+    t.writeBigInt64LE(s, off);
+    t.writeBigInt64LE(n, off + 8);
+  };
+  put(0, atimeNs);
+  put(16, mtimeNs);
+  return l.utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW) === 0 ? 0 : l.errno();
+}
