@@ -100,6 +100,9 @@ export function normalizeMount(m: Partial<Mount>): Mount {
     if (!options.includes('bind') && !options.includes('rbind')) options.unshift('rbind');
     return { destination, type, source, options };
   }
-  const source = m.source || type;
-  return options.length ? { destination, type, source, options } : { destination, type, source };
+  // ctr leaves the source of tmpfs & co. empty; runc passes "" to mount(2), which these filesystems ignore.
+  const out: Mount = { destination, type };
+  if (m.source) out.source = m.source;
+  if (options.length) out.options = options;
+  return out;
 }

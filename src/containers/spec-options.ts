@@ -64,7 +64,7 @@ export interface SpecOptions {
   cpus?: number;
   cpuQuota?: number;
   cpuPeriod?: number;
-  /** Default 1024, as ctr. */
+  /** Default 1024, as `ctr run` (`ctr c create` sets none: pass 0 for that). */
   cpuShares?: number;
   pidsLimit?: number;
   tty?: boolean;
@@ -203,7 +203,7 @@ function positiveInt(v: number | undefined, what: string, min = 1): void {
 export function validateOptions(o: SpecOptions): void {
   positiveInt(o.memoryLimit, '--memory-limit');
   positiveInt(o.pidsLimit, '--pids-limit');
-  positiveInt(o.cpuShares, '--cpu-shares', 2);
+  if (o.cpuShares !== 0) positiveInt(o.cpuShares, '--cpu-shares', 2);
   positiveInt(o.cpuPeriod, '--cpu-period', 1000);
   if (o.cpuQuota !== undefined && (!Number.isSafeInteger(o.cpuQuota) || (o.cpuQuota < 1000 && o.cpuQuota !== -1))) {
     throw invalidArgument(`--cpu-quota must be -1 or an integer ≥ 1000, got ${o.cpuQuota}`);

@@ -151,9 +151,11 @@ export function generateSpec(o: SpecOptions): GeneratedSpec {
   }
 
   if (o.cpus !== undefined) res.cpu = { ...res.cpu, quota: Math.trunc(o.cpus * 100000), period: 100000 };
-  res.cpu = { shares: o.cpuShares ?? DEFAULT_CPU_SHARES, ...res.cpu };
+  const shares = o.cpuShares ?? DEFAULT_CPU_SHARES;
+  if (shares > 0) res.cpu = { shares, ...res.cpu };
   if (o.cpuQuota !== undefined || o.cpuPeriod !== undefined) res.cpu = { ...res.cpu, quota: o.cpuQuota ?? -1, period: o.cpuPeriod ?? 0 };
-  if (o.allowNewPrivileges) proc.noNewPrivileges = false;
+  // Absent is false; containerd's JSON (Go omitempty) never carries an explicit false.
+  if (o.allowNewPrivileges) delete proc.noNewPrivileges;
   if (o.cgroup !== undefined) {
     if (o.cgroup === '') delete linux.cgroupsPath;
     else linux.cgroupsPath = o.cgroup;

@@ -20,11 +20,11 @@ describe('--mount', () => {
     assert.deepEqual(parseMountFlag('type=bind,src=/tmp,dst=/h').options, ['rbind']);
   });
 
-  test('tmpfs: source defaults to the type, options kept', () => {
+  test('tmpfs: no source unless given (as ctr), options kept', () => {
     assert.deepEqual(parseMountFlag('type=tmpfs,dst=/scratch,options=size=1m:mode=1777'), {
-      destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['size=1m', 'mode=1777'],
+      destination: '/scratch', type: 'tmpfs', options: ['size=1m', 'mode=1777'],
     });
-    assert.deepEqual(parseMountFlag('type=tmpfs,dst=/scratch'), { destination: '/scratch', type: 'tmpfs', source: 'tmpfs' });
+    assert.deepEqual(parseMountFlag('type=tmpfs,src=tmpfs,dst=/scratch'), { destination: '/scratch', type: 'tmpfs', source: 'tmpfs' });
   });
 
   test('quoted CSV fields as Go encoding/csv', () => {
