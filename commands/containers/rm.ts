@@ -11,6 +11,8 @@ export const rm = command<{ ids: string[]; keepSnapshot: boolean }>({
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { containersRemove } = await import('../../src/metadata/api.js');
-    containersRemove(await contextFrom(argv), argv.ids.map(String), argv.keepSnapshot);
+    const { notFound } = await import('../../src/errdefs.js');
+    const res = containersRemove(await contextFrom(argv), argv.ids.map(String), argv.keepSnapshot);
+    if (res.missing.length) throw notFound('not found', { subject: `container ${JSON.stringify(res.missing[0])}` });
   },
 });

@@ -11,6 +11,9 @@ export const rm = command<{ ids: string[] }>({
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { leasesRemove } = await import('../../src/metadata/api.js');
-    for (const id of leasesRemove(await contextFrom(argv), argv.ids.map(String)).removed) print(id);
+    const { notFound } = await import('../../src/errdefs.js');
+    const res = leasesRemove(await contextFrom(argv), argv.ids.map(String));
+    for (const id of res.removed) print(id);
+    if (res.missing !== undefined) throw notFound('not found', { subject: `lease ${JSON.stringify(res.missing)}` });
   },
 });

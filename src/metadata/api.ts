@@ -172,15 +172,23 @@ export function leaseCreate(ctx: Ctx, opts: { id?: string; expiresMs?: number; l
   const id = opts.id || randomLeaseId();
   return writeMeta(ctx, (tx) => createLease(tx, ctx.namespace, id, labels));
 }
-export function leasesRemove(ctx: Ctx, ids: string[]): { removed: string[]; gc: GcReport } {
+/** ctr leases rm: deletes in order and stops at the first id that does not exist (reported in `missing`). */
+export function leasesRemove(ctx: Ctx, ids: string[]): { removed: string[]; missing?: string; gc: GcReport } {
   const removed: string[] = [];
+  let missing: string | undefined;
   const { gc } = collectGarbage(ctx, (tx) => {
     for (const id of ids) {
-      deleteLease(tx, ctx.namespace, id);
+      try {
+        deleteLease(tx, ctx.namespace, id);
+      } catch (e) {
+        if (!(e instanceof CtrxError && e.category === 'not-found')) throw e;
+        missing = id;
+        return;
+      }
       removed.push(id);
     }
   });
-  return { removed, gc };
+  return { removed, ...(missing !== undefined ? { missing } : {}), gc };
 }
 
 // ---- snapshots ----
@@ -305,7 +313,7 @@ export const containerLabel = (ctx: Ctx, id: string, labels: Labels): ContainerR
  * the record goes, and its snapshot unless keepSnapshot (a snapshot with
  * children stays, as in containerd, whose client ignores that error).
  */
-export function containersRemove(ctx: Ctx & Pick<OpContext, 'state'>, ids: string[], keepSnapshot: boolean): { removed: string[]; gc: GcReport } {
+export function containersRemove(ctx: Ctx & Pick<OpContext, 'state'>, ids: string[], keepSnapshot: boolean): { removed: string[]; missing: string[]; gc: GcReport } {
   for (const id of ids) {
     if (existsSync(join(ctx.state, 'runc', ctx.namespace, id, 'state.json'))) {
       throw failedPrecondition('cannot delete a non stopped container', { subject: `container ${JSON.stringify(id)}`, hint: 'a runc container with this id still exists; stop and delete its task first' });
@@ -314,11 +322,20 @@ export function containersRemove(ctx: Ctx & Pick<OpContext, 'state'>, ids: strin
   const pre = viewMeta(ctx, (tx) => ids.map((id) => (tx ? getContainer(tx, ctx.namespace, id) : null)));
   const sns = pre.map((c) => c?.snapshotter ?? '').filter((s) => s);
   const removed: string[] = [];
+  const missing: string[] = [];
   const { gc } = collectGarbage(
     ctx,
     (tx: Tx) => {
       for (const id of ids) {
-        const c = deleteContainer(tx, ctx.namespace, id);
+        let c: ContainerRecord;
+        try {
+          c = deleteContainer(tx, ctx.namespace, id);
+        } catch (e) {
+          // ctr logs the failure and goes on with the other ids
+          if (!(e instanceof CtrxError && e.category === 'not-found')) throw e;
+          missing.push(id);
+          continue;
+        }
         removed.push(id);
         if (!keepSnapshot && c.snapshotter && c.snapshotKey) {
           try {
@@ -332,7 +349,7 @@ export function containersRemove(ctx: Ctx & Pick<OpContext, 'state'>, ids: strin
     {},
     sns,
   );
-  return { removed, gc };
+  return { removed, missing, gc };
 }
 
 export { inherited };
