@@ -188,12 +188,12 @@ export class Runc {
   }
 
   /** `runc exec --detach`: returns once the process runs (pid in `opts.pidFile`). Stdio default /dev/null. */
-  async exec(id: string, process: ProcessSpec, opts: ExecOptions = {}): Promise<void> {
+  async exec(id: string, proc: ProcessSpec, opts: ExecOptions = {}): Promise<void> {
     checkId(id);
     const log = this.callLog();
     const d = callDir();
     try {
-      const argv = [...this.globalArgs(log.file), 'exec', '--detach', ...this.execArgs(d.dir, process, opts), id];
+      const argv = [...this.globalArgs(log.file), 'exec', '--detach', ...this.execArgs(d.dir, proc, opts), id];
       await execRunc(this.request(argv, subjectOf(id), { passStdio: opts.stdio ?? {}, log }));
     } finally {
       d.remove();
@@ -202,11 +202,11 @@ export class Runc {
   }
 
   /** `runc exec` in the foreground: the child's exit status is the process's. */
-  execForeground(id: string, process: ProcessSpec, opts: ExecOptions = {}): RuncChild {
+  execForeground(id: string, proc: ProcessSpec, opts: ExecOptions = {}): RuncChild {
     checkId(id);
     const log = this.callLog();
     const d = callDir();
-    const argv = [...this.globalArgs(log.file), 'exec', ...this.execArgs(d.dir, process, opts), id];
+    const argv = [...this.globalArgs(log.file), 'exec', ...this.execArgs(d.dir, proc, opts), id];
     this.debugLine(argv);
     return foreground({
       binary: this.binary, argv, subject: subjectOf(id), stdio: opts.stdio, log,
@@ -218,13 +218,13 @@ export class Runc {
     });
   }
 
-  private execArgs(dir: string, process: ProcessSpec, opts: ExecOptions): string[] {
-    if (!process.args?.length) throw invalidArgument('exec: process args must not be empty');
-    if (opts.tty !== undefined && Boolean(process.terminal) !== opts.tty) {
+  private execArgs(dir: string, proc: ProcessSpec, opts: ExecOptions): string[] {
+    if (!proc.args?.length) throw invalidArgument('exec: process args must not be empty');
+    if (opts.tty !== undefined && Boolean(proc.terminal) !== opts.tty) {
       throw invalidArgument('exec: --tty and the process terminal setting disagree');
     }
     const file = path.join(dir, 'process.json');
-    writeFileSync(file, JSON.stringify(process), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify(proc), { mode: 0o600 });
     const a = ['--process', file];
     if (opts.pidFile) a.push('--pid-file', opts.pidFile);
     if (opts.consoleSocket) a.push('--console-socket', opts.consoleSocket);
