@@ -116,6 +116,7 @@ export class BucketImpl implements Bucket, CursorHost {
     if (parent === null && this.rootNode) return this.rootNode;
     const hit = pgid !== 0 ? this.nodes.get(pgid) : undefined;
     if (hit) return hit;
+    this.tx.touched = true;
     let n: Node;
     if (pgid === 0) {
       n = Node.fromPage(this.inlinePage!, null, this.path);
@@ -408,6 +409,8 @@ export class BucketImpl implements Bucket, CursorHost {
   }
 
   private spillNode(n: Node, isRoot: boolean): { key: Buffer; pgid: number }[] {
+    if (n.spilled) throw failedPrecondition('database file is corrupt: a node is its own descendant', { subject: this.path });
+    n.spilled = true;
     if (!n.isLeaf) {
       const inodes = [];
       for (const x of n.inodes) {

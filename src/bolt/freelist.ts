@@ -1,12 +1,11 @@
 /**
  * Free-page bookkeeping for one write transaction.
  *
- * The free set at the start of a transaction comes from the freelist page
- * when the file has one (what Go does), or from reachability when it is in
- * no-freelist mode: every pgid in [2, meta.pgid) that the current tree does
- * not reach. Only that starting set is ever allocated from: pages this
- * transaction frees are still part of the committed tree (the crash
- * fallback) until the new meta is durable.
+ * The free set at the start of a write transaction is computed by
+ * reachability in both freelist modes: every pgid in [2, meta.pgid) that the
+ * current tree (and freelist page, if any) does not reach. Only that starting
+ * set is ever allocated from: pages this transaction frees are still part of
+ * the committed tree (the crash fallback) until the new meta is durable.
  */
 import type { Buffer } from 'node:buffer';
 import { BUCKET_HEADER_SIZE, BUCKET_LEAF_FLAG, corrupt, decodeBucketHeader, parsePage, type Page } from './page.js';

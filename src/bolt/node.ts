@@ -39,6 +39,8 @@ export class Node {
   unbalanced = false;
   /** Removed by a merge; its page is freed and it must not be touched again. */
   dropped = false;
+  /** Written out at commit (guards against cycles in damaged files). */
+  spilled = false;
 
   constructor(isLeaf: boolean, inodes: Inode[], pgid: number, overflow: number, parent: Node | null) {
     this.isLeaf = isLeaf;

@@ -13,7 +13,7 @@ import { BucketImpl } from './bucket.js';
 import { DBFile, grownSize, PageSource } from './file.js';
 import { FreeSet, freeByReachability, walkBucketPages } from './freelist.js';
 import { encodeTreePage, inodesSize, splitInodes, type Inode } from './node.js';
-import { corrupt, decodeFreelist, encodeFreelist, encodeMetaPage, freelistSize, type Meta, type Page } from './page.js';
+import { corrupt, encodeFreelist, encodeMetaPage, freelistSize, type Meta, type Page } from './page.js';
 
 export class TxImpl implements Tx {
   readonly writable: boolean;
@@ -27,6 +27,8 @@ export class TxImpl implements Tx {
   private readonly freed = new Set<number>();
   private highWater: number;
   private readonly dirty = new Map<number, Buffer>();
+  /** Set when any bucket materializes a node: every change goes through one. */
+  touched = false;
 
   constructor(file: DBFile, meta: Meta, fileSize: number, writable: boolean) {
     this.writable = writable;
@@ -81,11 +83,16 @@ export class TxImpl implements Tx {
     walkBucketPages(this.source, root, inline, nested, (id, ov) => this.freePages(id, ov), seen);
   }
 
+  /**
+   * Allocatable pages, recomputed by reachability even when the file has a
+   * freelist page: a freelist that lists a live page (a damaged file, or a
+   * buggy writer) can then never make us overwrite it, pages it leaked are
+   * recovered, and a tree that reaches a page twice is refused before
+   * anything is written. For a healthy file the result equals the freelist.
+   */
   private freeSet(): FreeSet {
     if (this.free) return this.free;
-    const m = this.source.meta;
-    const ids = m.freelist !== null ? decodeFreelist(this.source.run(m.freelist, 'freelist'), m.freelist, m.pgid, this.source.file.path) : freeByReachability(this.source);
-    this.free = new FreeSet(ids);
+    this.free = new FreeSet(freeByReachability(this.source));
     return this.free;
   }
 
@@ -119,11 +126,13 @@ export class TxImpl implements Tx {
     const file = this.source.file;
     const m = this.source.meta;
     const ps = this.pageSize;
+    if (!this.touched) return false; // nothing materialized: nothing to write, not even a meta
+    // Walk the committed tree before touching anything: a damaged tree (a
+    // page reached twice, a cycle) is refused here, before nodes built from
+    // it are rebalanced or spilled.
+    const free = this.freeSet();
     this.root.rebalanceAll();
     this.root.spill();
-    if (this.dirty.size === 0 && !this.root.rootNode) return false;
-
-    const free = this.freeSet();
     for (const id of this.freed) {
       if (free.has(id)) throw corrupt(`page ${id} is both in use and listed free; refusing to write`, file.path);
     }

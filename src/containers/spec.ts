@@ -75,9 +75,28 @@ function imageLabels(o: SpecOptions): Record<string, string> {
   return { ...labels };
 }
 
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** An image config comes from the registry: its fields are checked for type before use. */
+function checkImageConfig(c: unknown): void {
+  if (c === undefined) return;
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw invalidArgument('image config: "config" is not an object');
+  const v = c as Record<string, unknown>;
+  for (const k of ['Env', 'Entrypoint', 'Cmd'] as const) {
+    if (v[k] !== undefined && v[k] !== null && !isStrings(v[k])) throw invalidArgument(`image config: ${k} must be an array of strings`);
+  }
+  for (const k of ['User', 'WorkingDir', 'StopSignal'] as const) {
+    if (v[k] !== undefined && typeof v[k] !== 'string') throw invalidArgument(`image config: ${k} must be a string`);
+  }
+  if (v.Labels !== undefined && v.Labels !== null && (typeof v.Labels !== 'object' || Array.isArray(v.Labels))) {
+    throw invalidArgument('image config: Labels must be an object');
+  }
+}
+
 /** Builds the spec; throws InvalidArgument for bad options before touching anything. */
 export function generateSpec(o: SpecOptions): GeneratedSpec {
   validateOptions(o);
+  checkImageConfig(o.image);
   const host = hostFacts(o.host);
   const s = defaultSpec(o.namespace, o.id);
   const proc = s.process!;
@@ -90,7 +109,7 @@ export function generateSpec(o: SpecOptions): GeneratedSpec {
   s.mounts!.push(...(o.mounts ?? []).map(normalizeMount));
 
   const img = o.image;
-  const imageEnv = (img?.Env ?? []).filter((e) => typeof e === 'string');
+  const imageEnv = img?.Env ?? [];
   for (const e of imageEnv) if (e.includes('\0')) throw invalidArgument('image config: environment entry contains NUL');
   // ctr: without an image (--rootfs) the process gets no PATH at all.
   proc.env = mergeEnv(imageEnv.length ? imageEnv : [DEFAULT_PATH_ENV], userEnv);

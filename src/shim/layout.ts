@@ -11,7 +11,7 @@
  *     runc.log      runc's --log (json): its own errors, never the container's output
  *     shim.log      the shim's own diagnostics
  *     execs/<execId>/  the same files for an exec'd process
- *   <state>/ctrx/s/<hash>.a | .c       attach and console sockets (dir 0700; short: sun_path is 108 bytes)
+ *   <state>/ctrx/_s/<hash>.a | .c      attach and console sockets (dir 0700; short: sun_path is 108 bytes)
  *   <root>/ctrx/<ns>/<id>/task.log     the output log; under root so it survives a reboot-wiped state
  *
  * runc's own root is `<state>/runc/<ns>` (containerd's layout), so `runc list`
@@ -101,7 +101,8 @@ export function namespaceDir(state: string, namespace: string): string {
 }
 
 export function socketDir(state: string): string {
-  return path.join(state, 'ctrx', 's');
+  // Not a valid namespace name (those start with an alphanumeric), so it never collides with one.
+  return path.join(state, 'ctrx', '_s');
 }
 
 export function taskPaths(state: string, root: string, namespace: string, id: string): TaskPaths {

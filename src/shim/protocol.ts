@@ -1,6 +1,6 @@
 /**
  * The attach protocol: a stream unix socket served by the shim at
- * `<state>/ctrx/s/<hash>.a`. Every message in both directions is a frame:
+ * `<state>/ctrx/_s/<hash>.a`. Every message in both directions is a frame:
  *
  *   u8 type | u32 big-endian payload length | payload
  *

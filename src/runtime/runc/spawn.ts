@@ -13,7 +13,7 @@ import { spawn, type ChildProcess, type StdioOptions as NodeStdio } from 'node:c
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CtrxError, internal, unavailable } from '../../errdefs.js';
+import { CtrxError, internal, invalidArgument, unavailable } from '../../errdefs.js';
 import { RUNC_INSTALL_HINT } from './version.js';
 import { classifyRuncError, fileSize, lastLogError, readLogSince, stderrMessage } from './errors.js';
 import type { ExitStatus, RuncChild, StdioOptions, StdioTarget } from './types.js';
@@ -95,8 +95,12 @@ function isGlobalValue(argv: string[], a: string): boolean {
 }
 
 export function execRunc(req: ExecRequest): Promise<ExecResult> {
+  const pass = req.passStdio;
+  if (pass && [pass.stdin, pass.stdout, pass.stderr].includes('pipe')) {
+    // Nobody would read such a pipe once runc returned: the container would block on a full pipe.
+    return Promise.reject(invalidArgument("stdio of a detached process must be 'ignore', 'inherit' or an open fd, not 'pipe'", { subject: req.subject }));
+  }
   return new Promise((resolve, reject) => {
-    const pass = req.passStdio;
     const stdio: NodeStdio = pass
       ? [stdioOf(pass.stdin, 'ignore'), stdioOf(pass.stdout, 'ignore'), stdioOf(pass.stderr, 'ignore')]
       : [req.input !== undefined ? 'pipe' : 'ignore', req.captureStdout ? 'pipe' : 'ignore', 'pipe'];

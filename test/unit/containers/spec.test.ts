@@ -92,6 +92,12 @@ describe('image config', () => {
     assert.deepEqual(generateSpec(base({ image, entrypoint: [], args: ['x'] })).spec.process!.args, ['x']);
   });
 
+  test('a hostile image config: wrong types are refused, not coerced', () => {
+    for (const image of [{ Cmd: 'sh' }, { Cmd: [1] }, { Env: 'A=1', Cmd: ['sh'] }, { User: 0, Cmd: ['sh'] }, { WorkingDir: ['/'], Cmd: ['sh'] }, { Labels: ['x'], Cmd: ['sh'] }]) {
+      invalid({ image: image as never });
+    }
+  });
+
   test('no Entrypoint, no Cmd, no args: a clear error', () => {
     invalid({ image: { Env: [] } });
     invalid({ image: { Entrypoint: null, Cmd: null } });

@@ -202,6 +202,14 @@ describe('failures', () => {
     const f = fake({ kind: 'missing' });
     const e = await rejects(new Runc({ binary: f.binary }).list(), 'unavailable', /not found/);
     assert.match(e.hint ?? '', /apt-get install runc/);
+    const child = new Runc({ binary: f.binary }).run('c1', { bundle: '/b' });
+    await rejects(child.wait(), 'unavailable', /not found/);
+  });
+
+  test('piped stdio for a detached process is refused before runc runs', async () => {
+    const f = fake({ kind: 'ok' });
+    await rejects(new Runc({ binary: f.binary }).create('c1', { bundle: '/b', stdio: { stdout: 'pipe' } }), 'invalid-argument');
+    assert.equal(f.calls().length, 0);
   });
 });
 

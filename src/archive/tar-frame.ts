@@ -1,0 +1,368 @@
+/**
+ * Tar framing in front of tar-stream. tar-stream slices entry data out of
+ * the stream; this framer decides, block by block and before anything is
+ * buffered, what the archive means, with Go's archive/tar rules (containerd's
+ * reader) where the two differ:
+ *
+ * - metadata entries (PAX `x`, GNU `L`/`K`) are bounded (1 MiB, Go's
+ *   maxSpecialFileSize) before they are read; PAX records are parsed
+ *   strictly and kept as bytes (tar-stream decodes values as UTF-8, which
+ *   would mangle binary xattrs such as security.capability);
+ * - global PAX headers (`g`) are dropped, not merged into later entries;
+ * - a GNU long name wins over a PAX path (Go's precedence);
+ * - the archive ends at two zero blocks; what follows is not parsed (the
+ *   caller still hashes it, like containerd, which reads trailing data into
+ *   the diff ID); a zero block followed by a header is an error; EOF right
+ *   after an entry, or after one zero block, is a normal end; EOF inside a
+ *   header, an entry or its padding is a truncated archive;
+ * - numbers are parsed like Go (octal trimmed of spaces/NULs, or base-256);
+ *   anything else is an invalid header;
+ * - header-only types (links, devices, FIFOs) carrying data, GNU sparse files
+ *   and unknown types are refused instead of being read two different ways.
+ */
+import { invalidArgument, notImplemented } from '../errdefs.js';
+
+export interface FrameLimits {
+  /** Largest PAX or GNU long-name entry (bytes). */
+  maxMetaBytes: number;
+}
+
+export const DEFAULT_FRAME_LIMITS: FrameLimits = { maxMetaBytes: 1 << 20 };
+
+export interface RawEntry {
+  /** Offset of the entry's header in the uncompressed stream. */
+  offset: number;
+  /** '0' (also for NUL), '1' hardlink, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo. */
+  typeflag: string;
+  name: Buffer;
+  linkname: Buffer;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  /** Data bytes that follow the header (0 for header-only types). */
+  size: number;
+  mtimeNs: bigint;
+  atimeNs: bigint | undefined;
+  devmajor: bigint;
+  devminor: bigint;
+  pax: Map<string, Buffer>;
+}
+
+const BLOCK = 512;
+const pad = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
+const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
+
+function invalid(msg: string, offset: number): Error {
+  return invalidArgument(`invalid tar archive: ${msg} (at byte ${offset})`, { subject: 'layer' });
+}
+
+function cstr(b: Buffer, start: number, len: number): Buffer {
+  const f = b.subarray(start, start + len);
+  const z = f.indexOf(0);
+  return Buffer.from(z < 0 ? f : f.subarray(0, z));
+}
+
+/** Go's parseNumeric: base-256 when the high bit is set, else octal trimmed of spaces and NULs. */
+export function parseNumeric(f: Buffer): bigint | undefined {
+  if (f.length > 0 && (f[0]! & 0x80) !== 0) {
+    const inv = (f[0]! & 0x40) !== 0 ? 0xff : 0;
+    let x = 0n;
+    for (let i = 0; i < f.length; i++) {
+      let c = f[i]! ^ inv;
+      if (i === 0) c &= 0x7f;
+      x = (x << 8n) | BigInt(c);
+    }
+    if (f.length > 9 && x >> 63n !== 0n) return undefined; // does not fit an int64
+    return inv === 0xff ? ~x : x;
+  }
+  let s = 0;
+  let e = f.length;
+  while (s < e && (f[s] === 0x20 || f[s] === 0)) s++;
+  while (e > s && (f[e - 1] === 0x20 || f[e - 1] === 0)) e--;
+  if (s === e) return 0n;
+  let x = 0n;
+  for (let i = s; i < e; i++) {
+    const c = f[i]!;
+    if (c < 0x30 || c > 0x37) return undefined;
+    x = x * 8n + BigInt(c - 0x30);
+  }
+  return x;
+}
+
+function checksumOk(b: Buffer): boolean {
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  const want = parseNumeric(b.subarray(148, 156));
+  // tar-stream checks only the unsigned sum; an archive it would refuse is refused here first.
+  return want !== undefined && BigInt(unsigned) === want && (signed === unsigned || BigInt(signed) !== want || true);
+}
+
+/** Strict PAX record parsing ("%d %s=%s\n"), values kept as bytes; later duplicates win. */
+export function parsePax(buf: Buffer, offset: number): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let off = 0;
+  while (off < buf.length) {
+    const sp = buf.indexOf(0x20, off);
+    if (sp < 0 || sp === off || sp - off > 20) throw invalid('malformed PAX record length', offset);
+    const lenText = buf.toString('latin1', off, sp);
+    if (!/^\d+$/.test(lenText)) throw invalid('malformed PAX record length', offset);
+    const n = Number(lenText);
+    if (n < 5 || off + n > buf.length || sp >= off + n) throw invalid('PAX record length out of range', offset);
+    const rec = buf.subarray(sp + 1, off + n);
+    if (rec[rec.length - 1] !== 0x0a) throw invalid('PAX record without newline', offset);
+    const body = rec.subarray(0, rec.length - 1);
+    const eq = body.indexOf(0x3d);
+    if (eq <= 0) throw invalid('PAX record without key', offset);
+    const key = body.toString('utf8', 0, eq);
+    const value = Buffer.from(body.subarray(eq + 1));
+    if (key.includes('\0')) throw invalid('NUL in a PAX key', offset);
+    if ((key === 'path' || key === 'linkpath' || key === 'uname' || key === 'gname') && value.includes(0)) {
+      throw invalid(`NUL in PAX ${key}`, offset);
+    }
+    out.set(key, value);
+    off += n;
+  }
+  return out;
+}
+
+/** Go's parsePAXTime: "<sec>[.<frac>]", possibly negative, to nanoseconds. */
+export function parsePaxTime(v: string): bigint | undefined {
+  const m = /^(-?)(\d{1,19})(?:\.(\d*))?$/.exec(v);
+  if (!m) return undefined;
+  const secs = BigInt(m[2]!);
+  const nanos = BigInt(((m[3] ?? '') + '000000000').slice(0, 9));
+  const total = secs * 1_000_000_000n + nanos;
+  return m[1] === '-' ? -total : total;
+}
+
+function paxInt(pax: Map<string, Buffer>, key: string, offset: number): bigint | undefined {
+  const v = pax.get(key);
+  if (v === undefined) return undefined;
+  const s = v.toString('latin1');
+  if (!/^-?\d{1,19}$/.test(s)) throw invalid(`bad PAX ${key} ${JSON.stringify(s.slice(0, 40))}`, offset);
+  return BigInt(s);
+}
+
+type State = 'header' | 'meta' | 'data' | 'end';
+
+export class TarFramer {
+  private state: State = 'header';
+  private hdr = Buffer.alloc(BLOCK);
+  private hdrLen = 0;
+  private remaining = 0;
+  private zeroSeen = false;
+  private consumed = 0;
+  private metaType = '';
+  private metaSize = 0;
+  private metaParts: Buffer[] = [];
+  private metaForward = false;
+  private metaOffset = 0;
+  private pendingPax: Map<string, Buffer> | undefined;
+  private gnuName: Buffer | undefined;
+  private gnuLink: Buffer | undefined;
+  /** Entries whose headers were forwarded, in order, waiting for the consumer. */
+  readonly entries: RawEntry[] = [];
+
+  constructor(private readonly limits: FrameLimits = DEFAULT_FRAME_LIMITS) {}
+
+  /** True once the end-of-archive marker was seen. */
+  get ended(): boolean {
+    return this.state === 'end';
+  }
+
+  /** Bytes of the archive accounted for so far. */
+  get offset(): number {
+    return this.consumed;
+  }
+
+  /** Takes a chunk; returns the parts of it tar-stream should see. */
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let pos = 0;
+    while (pos < chunk.length && this.state !== 'end') {
+      if (this.state === 'data') {
+        const n = Math.min(this.remaining, chunk.length - pos);
+        out.push(chunk.subarray(pos, pos + n));
+        pos += n;
+        this.consumed += n;
+        this.remaining -= n;
+        if (this.remaining === 0) this.state = 'header';
+        continue;
+      }
+      if (this.state === 'meta') {
+        const n = Math.min(this.remaining, chunk.length - pos);
+        const part = chunk.subarray(pos, pos + n);
+        if (this.metaForward) out.push(part);
+        const keep = Math.max(0, Math.min(n, this.metaSize - this.metaBytes()));
+        if (keep > 0) this.metaParts.push(Buffer.from(part.subarray(0, keep)));
+        pos += n;
+        this.consumed += n;
+        this.remaining -= n;
+        if (this.remaining === 0) {
+          this.finishMeta();
+          this.state = 'header';
+        }
+        continue;
+      }
+      const n = Math.min(BLOCK - this.hdrLen, chunk.length - pos);
+      chunk.copy(this.hdr, this.hdrLen, pos, pos + n);
+      this.hdrLen += n;
+      pos += n;
+      if (this.hdrLen < BLOCK) continue;
+      this.hdrLen = 0;
+      const offset = this.consumed;
+      this.consumed += BLOCK;
+      const fwd = this.header(this.hdr, offset);
+      if (fwd) out.push(fwd);
+    }
+    return out;
+  }
+
+  /** At the end of the input: throws when the archive stopped inside a header or an entry. */
+  finish(): void {
+    if (this.state === 'end') return;
+    if (this.state === 'header' && this.hdrLen === 0) return;
+    throw invalid('unexpected end of archive: the tar is truncated', this.consumed + this.hdrLen);
+  }
+
+  private metaBytes(): number {
+    let n = 0;
+    for (const p of this.metaParts) n += p.length;
+    return n;
+  }
+
+  private header(b: Buffer, offset: number): Buffer | undefined {
+    if (b.every((c) => c === 0)) {
+      if (this.zeroSeen) this.state = 'end';
+      this.zeroSeen = true;
+      return undefined;
+    }
+    if (this.zeroSeen) throw invalid('a zero block is followed by another header', offset);
+    if (!checksumOk(b)) throw invalid('header checksum mismatch (not a tar archive, or corrupted)', offset);
+    const tf = b[156] === 0 ? '0' : String.fromCharCode(b[156]!);
+    const size = parseNumeric(b.subarray(124, 136));
+    if (size === undefined || size < 0n) throw invalid('bad size field', offset);
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`entry size ${size} is too large`, offset);
+    const magic = b.toString('latin1', 257, 263);
+    const version = b.toString('latin1', 263, 265);
+    const ustar = magic === 'ustar\0' && version === '00';
+    const gnu = magic === 'ustar ' && version === ' \0';
+
+    if (tf === 'x' || tf === 'g' || tf === 'L' || tf === 'K') {
+      if (size > BigInt(this.limits.maxMetaBytes)) {
+        throw invalid(`${tf === 'x' || tf === 'g' ? 'PAX header' : 'GNU long name'} of ${size} bytes exceeds the limit of ${this.limits.maxMetaBytes}`, offset);
+      }
+      this.metaType = tf;
+      this.metaSize = Number(size);
+      this.metaParts = [];
+      this.metaForward = tf !== 'g';
+      this.metaOffset = offset;
+      this.remaining = this.metaSize + pad(this.metaSize);
+      if (this.remaining === 0) this.finishMeta();
+      else this.state = 'meta';
+      return this.metaForward ? Buffer.from(b) : undefined;
+    }
+
+    if (tf === 'S') throw notImplemented('GNU sparse files are not supported', { subject: `layer (tar entry at byte ${offset})` });
+    if (!'0123456'.includes(tf) || tf.length !== 1) {
+      throw invalid(`unhandled tar header type ${JSON.stringify(tf)} (${b[156]})`, offset);
+    }
+    const pax = this.pendingPax ?? new Map<string, Buffer>();
+    for (const k of pax.keys()) {
+      if (k.startsWith('GNU.sparse.')) throw notImplemented('PAX sparse files are not supported', { subject: `layer (tar entry at byte ${offset})` });
+    }
+    let dataSize = Number(size);
+    const paxSize = paxInt(pax, 'size', offset);
+    if (paxSize !== undefined) {
+      if (paxSize < 0n || paxSize > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`bad PAX size ${paxSize}`, offset);
+      dataSize = Number(paxSize);
+    }
+    let ustarName = cstr(b, 0, 100);
+    if (ustar && b[345] !== 0) ustarName = Buffer.concat([cstr(b, 345, 155), Buffer.from('/'), ustarName]);
+    // tar-stream (like old tars) reads a regular entry whose name ends in '/' as a directory.
+    const asDir = tf === '5' || (tf === '0' && ustarName.length > 0 && ustarName[ustarName.length - 1] === 0x2f);
+    const headerOnly = HEADER_ONLY.has(tf) || asDir;
+    if (headerOnly && !asDir && dataSize > 0) throw invalid(`a ${describeType(tf)} entry carries ${dataSize} bytes of data`, offset);
+    if (asDir && tf === '0' && dataSize > 0) throw invalid('a regular entry named like a directory carries data', offset);
+
+    const num = (start: number, len: number, what: string): bigint => {
+      const v = parseNumeric(b.subarray(start, start + len));
+      if (v === undefined) throw invalid(`bad ${what} field`, offset);
+      return v;
+    };
+    const mode = num(100, 8, 'mode');
+    let uid = num(108, 8, 'uid');
+    let gid = num(116, 8, 'gid');
+    let mtimeNs = num(136, 12, 'mtime') * 1_000_000_000n;
+    let atimeNs: bigint | undefined;
+    const hasDev = ustar || gnu;
+    const devmajor = hasDev ? num(329, 8, 'devmajor') : 0n;
+    const devminor = hasDev ? num(337, 8, 'devminor') : 0n;
+    uid = paxInt(pax, 'uid', offset) ?? uid;
+    gid = paxInt(pax, 'gid', offset) ?? gid;
+    for (const [key, set] of [
+      ['mtime', (v: bigint) => (mtimeNs = v)],
+      ['atime', (v: bigint) => (atimeNs = v)],
+    ] as const) {
+      const raw = pax.get(key);
+      if (raw === undefined) continue;
+      const v = parsePaxTime(raw.toString('latin1'));
+      if (v === undefined) throw invalid(`bad PAX ${key}`, offset);
+      set(v);
+    }
+    const name = this.gnuName ?? pax.get('path') ?? ustarName;
+    const linkname = this.gnuLink ?? pax.get('linkpath') ?? cstr(b, 157, 100);
+    this.pendingPax = undefined;
+    this.gnuName = undefined;
+    this.gnuLink = undefined;
+    this.entries.push({
+      offset,
+      typeflag: asDir ? '5' : tf,
+      name: Buffer.from(name),
+      linkname: Buffer.from(linkname),
+      mode,
+      uid,
+      gid,
+      size: headerOnly ? 0 : dataSize,
+      mtimeNs,
+      atimeNs,
+      devmajor,
+      devminor,
+      pax,
+    });
+    this.zeroSeen = false;
+    if (!headerOnly && dataSize > 0) {
+      this.remaining = dataSize + pad(dataSize);
+      this.state = 'data';
+    }
+    return Buffer.from(b);
+  }
+
+  private finishMeta(): void {
+    const data = Buffer.concat(this.metaParts);
+    this.metaParts = [];
+    switch (this.metaType) {
+      case 'x':
+        this.pendingPax = parsePax(data, this.metaOffset);
+        break;
+      case 'g':
+        parsePax(data, this.metaOffset); // validated, then ignored (containerd ignores global headers)
+        break;
+      case 'L':
+        this.gnuName = cstr(data, 0, data.length);
+        break;
+      case 'K':
+        this.gnuLink = cstr(data, 0, data.length);
+        break;
+    }
+  }
+}
+
+export function describeType(tf: string): string {
+  return ({ '0': 'regular file', '1': 'hardlink', '2': 'symlink', '3': 'character device', '4': 'block device', '5': 'directory', '6': 'FIFO' } as Record<string, string>)[tf] ?? `type ${JSON.stringify(tf)}`;
+}
