@@ -187,18 +187,26 @@ test('ctrx writes while containerd is stopped; containerd then shows exactly tho
   assert.equal(ok(['images', 'tag', busybox, tagged]), tagged + '\n');
   assert.equal(ok(['images', 'label', tagged, 'owner=ctrx']), 'owner=ctrx\n');
   assert.equal(ok(['leases', 'create', '--id', 'keep-me', '--expires', '0', 'purpose=test']), 'keep-me\n');
+  const chain = captured['default snapshots ls']!.split('\n').find((l) => l.startsWith('c1 '))!.trim().split(/\s+/)[1]!;
+  const blobs = JSON.parse(ok(['content', 'ls', '--format', 'json'])) as Array<{ digest: string; labels: Record<string, string> }>;
+  const config = blobs.find((b) => b.labels['containerd.io/gc.ref.snapshot.overlayfs'] === chain)!.digest;
+  assert.match(ok(['content', 'label', config, 'ctrx.test=1']), /(^|,)ctrx\.test=1(,|\n)/);
+  assert.match(ok(['snapshots', 'label', chain, 'ctrx.snap=1', 'containerd.io/snapshot/ctrx=2']), /containerd\.io\/snapshot\/ctrx=2.*ctrx\.snap=1/);
+  assert.match(ok(['containers', 'label', 'c1', 'ctrx.c=1']), /ctrx\.c=1/);
   const before = inventory(w.cd.root);
   assert.equal(ok(['images', 'rm', layered], 'second'), layered + '\n');
   assert.equal(ok(['images', 'rm', layered]), layered + '\n');
+  assert.equal(ok(['containers', 'rm', 'c1']), '');
   const prune = JSON.parse(ok(['content', 'prune', '--format', 'json']));
   assert.deepEqual(prune.removed, [], 'nothing left for a second GC');
   const afterCtrx = inventory(w.cd.root);
   // the layered image's own blobs and snapshots went; busybox's (shared layer included) stayed
   const layeredOnly = before.blobs.filter((b) => !afterCtrx.blobs.includes(b));
   assert.equal(layeredOnly.length, 4, `removed blobs: ${layeredOnly}`);
-  assert.ok(afterCtrx.records.some((r) => r.startsWith('default snapshot overlayfs/c1')));
+  assert.ok(before.records.includes('default snapshot overlayfs/c1'));
+  assert.ok(!afterCtrx.records.some((r) => r.includes('c1')), 'the container and its snapshot went');
   assert.equal(afterCtrx.snapshotDirs.length, afterCtrx.backend.length);
-  assert.equal(before.snapshotDirs.length - afterCtrx.snapshotDirs.length, 4, 'two layered-only snapshots in each namespace');
+  assert.equal(before.snapshotDirs.length - afterCtrx.snapshotDirs.length, 5, "two layered-only snapshots in each namespace and c1's");
 
   if (!goSkipReason()) {
     assert.equal(goCheck(metaDbPath(w.cd.root)), null);
@@ -237,6 +245,12 @@ test('ctrx writes while containerd is stopped; containerd then shows exactly tho
   assert.ok(!imgs.stdout.includes(layered));
   assert.equal((await w.cd.ctrOk(['images', 'ls', '-q'], { namespace: 'second' })).stdout, busybox + '\n');
   assert.match((await w.cd.ctrOk(['leases', 'ls'])).stdout, /^keep-me\s+\S+\s+purpose=test\s*$/m);
+  const cls = (await w.cd.ctrOk(['content', 'ls'])).stdout.split('\n').find((l) => l.startsWith(config))!;
+  assert.ok(cls.split('\t').pop()!.split(',').includes('ctrx.test=1'), cls);
+  const sinfo = JSON.parse((await w.cd.ctrOk(['snapshots', 'info', chain])).stdout);
+  assert.equal(sinfo.Labels['ctrx.snap'], '1');
+  assert.equal(sinfo.Labels['containerd.io/snapshot/ctrx'], '2');
+  assert.equal((await w.cd.ctrOk(['containers', 'ls', '-q'])).stdout, '');
   // ctrx still reads what containerd shows, field for field
   for (const args of [['images', 'ls'], ['snapshots', 'tree'], ['namespaces', 'ls']]) {
     assert.equal(w.x(args).stdout, (await w.cd.ctrOk(args)).stdout, args.join(' '));
