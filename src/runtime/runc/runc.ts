@@ -46,7 +46,7 @@ export class Runc {
     if (this.o.root) a.push('--root', this.o.root);
     const log = logOverride ?? this.o.log;
     if (log) a.push('--log', log);
-    const fmt = logOverride ? 'json' : this.o.logFormat;
+    const fmt = logOverride && logOverride !== this.o.log ? 'json' : this.o.logFormat;
     if (log && fmt) a.push('--log-format', fmt);
     if (this.o.systemdCgroup) a.push('--systemd-cgroup');
     if (this.o.debug) a.push('--debug');
@@ -125,8 +125,9 @@ export class Runc {
    */
   run(id: string, opts: RunOptions & { keep?: boolean }): RuncChild {
     checkId(id);
+    const containerArgs = this.containerArgs(opts);
     const log = this.callLog();
-    const a = [...this.globalArgs(log.file), 'run', ...this.containerArgs(opts)];
+    const a = [...this.globalArgs(log.file), 'run', ...containerArgs];
     if (opts.detach) a.push('--detach');
     if (opts.keep) a.push('--keep');
     if (opts.noSubreaper) a.push('--no-subreaper');
@@ -190,6 +191,7 @@ export class Runc {
   /** `runc exec --detach`: returns once the process runs (pid in `opts.pidFile`). Stdio default /dev/null. */
   async exec(id: string, proc: ProcessSpec, opts: ExecOptions = {}): Promise<void> {
     checkId(id);
+    checkProcess(proc, opts);
     const log = this.callLog();
     const d = callDir();
     try {
@@ -204,6 +206,7 @@ export class Runc {
   /** `runc exec` in the foreground: the child's exit status is the process's. */
   execForeground(id: string, proc: ProcessSpec, opts: ExecOptions = {}): RuncChild {
     checkId(id);
+    checkProcess(proc, opts);
     const log = this.callLog();
     const d = callDir();
     const argv = [...this.globalArgs(log.file), 'exec', ...this.execArgs(d.dir, proc, opts), id];
@@ -219,10 +222,6 @@ export class Runc {
   }
 
   private execArgs(dir: string, proc: ProcessSpec, opts: ExecOptions): string[] {
-    if (!proc.args?.length) throw invalidArgument('exec: process args must not be empty');
-    if (opts.tty !== undefined && Boolean(proc.terminal) !== opts.tty) {
-      throw invalidArgument('exec: --tty and the process terminal setting disagree');
-    }
     const file = path.join(dir, 'process.json');
     writeFileSync(file, JSON.stringify(proc), { mode: 0o600 });
     const a = ['--process', file];
@@ -253,6 +252,13 @@ export class Runc {
     const v = parseRuncVersion(stdout);
     if (!v) throw internal(`${this.binary}: unexpected --version output`, { subject: 'runc' });
     return v;
+  }
+}
+
+function checkProcess(proc: ProcessSpec, opts: ExecOptions): void {
+  if (!proc.args?.length) throw invalidArgument('exec: process args must not be empty');
+  if (opts.tty !== undefined && Boolean(proc.terminal) !== opts.tty) {
+    throw invalidArgument('exec: --tty and the process terminal setting disagree');
   }
 }
 

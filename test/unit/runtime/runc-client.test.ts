@@ -100,9 +100,13 @@ describe('argv from options', () => {
   test('exec rejects a tty flag that disagrees with the process, and empty args', async () => {
     const f = fake({ kind: 'ok' });
     const r = new Runc({ binary: f.binary });
+    const before = runcTempDirs().length;
     await rejects(r.exec('c1', { user: { uid: 0, gid: 0 }, args: ['sh'], cwd: '/' }, { tty: true }), 'invalid-argument');
     await rejects(r.exec('c1', { user: { uid: 0, gid: 0 }, args: [], cwd: '/' }), 'invalid-argument');
+    assert.throws(() => r.execForeground('c1', { user: { uid: 0, gid: 0 }, args: [], cwd: '/' }), CtrxError);
+    assert.throws(() => r.run('c1', { bundle: '' }), CtrxError);
     assert.equal(f.calls().length, 0);
+    assert.equal(runcTempDirs().length, before, 'no temp dirs left by refused calls');
   });
 
   test('update sends resources on stdin', async () => {
