@@ -82,17 +82,13 @@ function spawnError(err: NodeJS.ErrnoException, binary: string, subject: string)
 export function failure(req: Pick<ExecRequest, 'argv' | 'subject' | 'log' | 'maxErrorBytes'>, code: number | null, signal: string | null, stderr: string): CtrxError {
   const fromLog = req.log ? lastLogError(readLogSince(req.log.file, req.log.from, req.maxErrorBytes)) : undefined;
   const fromStderr = stderrMessage(stderr);
-  const verb = req.argv.find((a) => !a.startsWith('-') && !isGlobalValue(req.argv, a)) ?? 'runc';
+  const verb = verbOf(req.argv) || 'runc';
   const how = signal ? `killed by ${signal}` : `exit status ${code}`;
   const msg = fromLog ?? fromStderr ?? `runc ${verb} failed (${how})`;
   return classifyRuncError(msg, req.subject);
 }
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--log', '--log-format', '--rootless', '--criu']);
-function isGlobalValue(argv: string[], a: string): boolean {
-  const i = argv.indexOf(a);
-  return i > 0 && GLOBAL_WITH_VALUE.has(argv[i - 1]!);
-}
 
 export function execRunc(req: ExecRequest): Promise<ExecResult> {
   const pass = req.passStdio;
@@ -148,8 +144,7 @@ export function execRunc(req: ExecRequest): Promise<ExecResult> {
       child.stdin.end(req.input ?? '');
     }
     child.once('error', (e) => finish(() => reject(spawnError(e as NodeJS.ErrnoException, req.binary, req.subject))));
-    // With passed stdio the container may hold runc's pipes: runc's exit is the end. Otherwise wait for the pipes too.
-    child.once(pass ? 'exit' : 'close', (code: number | null, signal: NodeJS.Signals | null) => {
+    const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
       finish(() => {
         if (timedOut) {
           reject(unavailable(`runc ${verbOf(req.argv)} did not finish within ${req.timeoutMs} ms and was killed`, { subject: req.subject }));
@@ -161,9 +156,25 @@ export function execRunc(req: ExecRequest): Promise<ExecResult> {
           resolve({ stdout: Buffer.concat(out).toString('utf8') });
         }
       });
-    });
+    };
+    // With passed stdio the container may hold runc's pipes: runc's exit is the end. Otherwise the pipes'
+    // close is (all output read), with a short grace after exit in case something runc left behind holds them.
+    if (pass) child.once('exit', settle);
+    else {
+      child.once('close', settle);
+      child.once('exit', (code, signal) => {
+        const grace = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          settle(code, signal);
+        }, PIPE_GRACE_MS);
+        grace.unref();
+      });
+    }
   });
 }
+
+const PIPE_GRACE_MS = 1000;
 
 function verbOf(argv: string[]): string {
   for (let i = 0; i < argv.length; i++) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -194,6 +194,18 @@ describe('failures', () => {
     assert.ok(Date.now() - t0 < 5000);
     const pid = f.pid()!;
     assert.equal(existsSync(`/proc/${pid}`), false, `fake runc ${pid} still alive`);
+  });
+
+  test('something runc left behind holding its pipes does not hang the call', async () => {
+    const f = fake({ kind: 'orphan', stdout: 'null' });
+    const t0 = Date.now();
+    try {
+      assert.deepEqual(await new Runc({ binary: f.binary }).list(), []);
+      assert.ok(Date.now() - t0 < 5000);
+    } finally {
+      const orphan = Number(readFileSync(f.binary + '.orphan', 'utf8'));
+      if (orphan > 0) process.kill(orphan, 'SIGKILL');
+    }
   });
 
   test('a runc flooding stderr: memory bounded, last line still reported', async () => {
