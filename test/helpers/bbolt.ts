@@ -133,6 +133,8 @@ export interface GoHolder {
   pid: number;
   /** Commit one put through the holder (it creates the bucket if needed). */
   put(bucket: string, key: string, value: string): Promise<void>;
+  /** Commit n transactions that each replace bucket "churn" (50 keys "<i>-<j>" = 200 × byte i, "counter" = i). */
+  churn(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -153,7 +155,7 @@ export async function goHold(file: string): Promise<GoHolder> {
     new Promise((resolve, reject) => {
       const l = queue.shift();
       if (l !== undefined) return resolve(l);
-      const timer = setTimeout(() => reject(new Error(`Go holder did not answer: ${stderr}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`Go holder did not answer: ${stderr}`)), 60_000);
       waiters.push((x) => {
         clearTimeout(timer);
         resolve(x);
@@ -171,6 +173,11 @@ export async function goHold(file: string): Promise<GoHolder> {
       child.stdin.write(`put ${hex(bucket)} ${hex(key)} ${hex(value)}\n`);
       const l = await nextLine();
       if (l !== 'ok') throw new Error(`Go holder put failed: ${l} ${stderr}`);
+    },
+    async churn(n) {
+      child.stdin.write(`churn ${n}\n`);
+      const l = await nextLine();
+      if (l !== 'ok') throw new Error(`Go holder churn failed: ${l} ${stderr}`);
     },
     async close() {
       child.stdin.end();

@@ -5,7 +5,9 @@
 //	bboltcheck dump FILE         the whole tree as JSON (hex keys/values, sequences)
 //	bboltcheck apply FILE SCRIPT apply a JSON script of transactions (creates FILE if missing)
 //	bboltcheck hold FILE         open read-write (flock EX), print "ready"; stdin lines
-//	                             "put BUCKETHEX KEYHEX VALHEX" commit one put each and print "ok"
+//	                             "put BUCKETHEX KEYHEX VALHEX" commit one put each and print "ok";
+//	                             "churn N" commit N transactions that each replace bucket
+//	                             "churn" with 50 keys "<i>-<j>" = 200 × byte(i) and "counter" = i
 package main
 
 import (
@@ -489,8 +491,43 @@ func hold(path string) error {
 				return err
 			}
 			fmt.Println("ok")
+		} else if len(f) == 2 && f[0] == "churn" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				return err
+			}
+			if err := churn(db, n); err != nil {
+				return err
+			}
+			fmt.Println("ok")
 		} else {
 			fmt.Println("?")
+		}
+	}
+	return nil
+}
+
+// churn rewrites the same bucket over and over so that freed pages get
+// reused quickly: a lock-free reader of an old snapshot must notice.
+func churn(db *bolt.DB, n int) error {
+	for i := 1; i <= n; i++ {
+		err := db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("churn"))
+			if err != nil {
+				return err
+			}
+			for j := 0; j < 50; j++ {
+				if err := b.Delete([]byte(fmt.Sprintf("%d-%d", i-1, j))); err != nil {
+					return err
+				}
+				if err := b.Put([]byte(fmt.Sprintf("%d-%d", i, j)), bytes.Repeat([]byte{byte(i)}, 200)); err != nil {
+					return err
+				}
+			}
+			return b.Put([]byte("counter"), []byte(strconv.Itoa(i)))
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
