@@ -11,7 +11,8 @@ import { ctrx, type Result } from '../../cli/ctrx.js';
 export interface World {
   registry: Registry;
   cd: Containerd;
-  refs: { busybox: string; layered: string };
+  /** multi: a Docker-media-type index (host + a fake linux/arm64/v8), pulled into the second namespace only */
+  refs: { busybox: string; layered: string; multi: string };
   /** ctrx against the daemon's root/state (no host config). */
   x(args: string[], ns?: string): Result;
   stop(): Promise<void>;
@@ -29,12 +30,15 @@ export async function setupWorld(opts: { namespaces?: string[] } = {}): Promise<
     const layered = await buildFixture('layered');
     await pushImage(registry, 'library/busybox', 'latest', busybox);
     await pushImage(registry, 'test/layered', 'v1', layered);
-    const refs = { busybox: `${registry.host}/library/busybox:latest`, layered: `${registry.host}/test/layered:v1` };
+    await pushImage(registry, 'library/multi', 'v1', await buildFixture('busybox', { style: 'docker', multiPlatform: true }));
+    const refs = { busybox: `${registry.host}/library/busybox:latest`, layered: `${registry.host}/test/layered:v1`, multi: `${registry.host}/library/multi:v1` };
     cd = await startContainerd();
     for (const ns of opts.namespaces ?? ['default', 'second']) {
       await cd.ctrOk(['images', 'pull', '--plain-http', refs.busybox], { namespace: ns });
       await cd.ctrOk(['images', 'pull', '--plain-http', refs.layered], { namespace: ns });
     }
+    const all = opts.namespaces ?? ['default', 'second'];
+    if (all.length > 1) await cd.ctrOk(['images', 'pull', '--plain-http', refs.multi], { namespace: all[1] });
     await cd.ctrOk(['containers', 'create', refs.busybox, 'c1'], { namespace: 'default' });
     const c = cd;
     return {

@@ -100,6 +100,8 @@ test('while containerd runs, ctrx lists what ctr lists, field for field (lock-fr
   let n = 0;
   for (const ns of NS) n += compareWithCaptured(ns, 'daemon running');
   assert.ok(n >= 2 * EXACT.length + 3, `compared ${n} outputs`);
+  // the index image: platforms from the index, size of the host's manifest, config and layers
+  assert.match(captured['second images ls']!, /library\/multi:v1 +application\/vnd\.docker\.distribution\.manifest\.list\.v2\+json .* linux\/amd64,linux\/arm64\/v8 /);
   // JSON views carry the same facts as the tables
   const imgs = JSON.parse(w.x(['images', 'ls', '--format', 'json']).stdout) as Array<{ name: string; digest: string; platforms: string[] }>;
   assert.deepEqual(imgs.map((i) => i.name).join('\n') + '\n', captured['default images ls -q']);
@@ -243,7 +245,7 @@ test('ctrx writes while containerd is stopped; containerd then shows exactly tho
   const imgs = await w.cd.ctrOk(['images', 'ls']);
   assert.match(imgs.stdout, new RegExp(`^${tagged.replace(/[.:/]/g, '\\$&')}\\s.*\\sowner=ctrx\\s*$`, 'm'));
   assert.ok(!imgs.stdout.includes(layered));
-  assert.equal((await w.cd.ctrOk(['images', 'ls', '-q'], { namespace: 'second' })).stdout, busybox + '\n');
+  assert.equal((await w.cd.ctrOk(['images', 'ls', '-q'], { namespace: 'second' })).stdout, [busybox, w.refs.multi].sort().join('\n') + '\n');
   assert.match((await w.cd.ctrOk(['leases', 'ls'])).stdout, /^keep-me\s+\S+\s+purpose=test\s*$/m);
   const cls = (await w.cd.ctrOk(['content', 'ls'])).stdout.split('\n').find((l) => l.startsWith(config))!;
   assert.ok(cls.split('\t').pop()!.split(',').includes('ctrx.test=1'), cls);
