@@ -101,7 +101,7 @@ test('while containerd runs, ctrx lists what ctr lists, field for field (lock-fr
   for (const ns of NS) n += compareWithCaptured(ns, 'daemon running');
   assert.ok(n >= 2 * EXACT.length + 3, `compared ${n} outputs`);
   // the index image: platforms from the index, size of the host's manifest, config and layers
-  assert.match(captured['second images ls']!, /library\/multi:v1 +application\/vnd\.docker\.distribution\.manifest\.list\.v2\+json .* linux\/amd64,linux\/arm64\/v8 /);
+  assert.match(captured['second images ls']!, /library\/multi:v1 +application\/vnd\.docker\.distribution\.manifest\.list\.v2\+json .*,linux\/arm64\/v8 /);
   // JSON views carry the same facts as the tables
   const imgs = JSON.parse(w.x(['images', 'ls', '--format', 'json']).stdout) as Array<{ name: string; digest: string; platforms: string[] }>;
   assert.deepEqual(imgs.map((i) => i.name).join('\n') + '\n', captured['default images ls -q']);
