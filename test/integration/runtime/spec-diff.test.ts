@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateSpec, type SpecOptions } from '../../../src/containers/spec.js';
@@ -57,6 +57,9 @@ let baseConfig: ContainerConfig;
 let seq = 0;
 
 const BUSYBOX = 'example.test/ctrx/busybox:latest';
+// A namespace of our own: its cgroup parents (/<ns>/<id>) are ours to remove afterwards.
+const NS = `ctrxdiff${process.pid}`;
+const CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd'];
 const VARIANTS: Record<string, Partial<ContainerConfig>> = {
   'example.test/ctrx/busybox-uid:latest': { User: '1000:1000' },
   'example.test/ctrx/busybox-app:latest': { User: 'app' },
@@ -71,16 +74,16 @@ const VARIANTS: Record<string, Partial<ContainerConfig>> = {
  */
 async function containerdSpec(ref: string, flags: string[], args: string[] = [], via: 'run' | 'create' = 'run'): Promise<{ id: string; spec: Json }> {
   const id = `diff${++seq}`;
-  if (via === 'run') await cd.ctr(['run', '--null-io', ...flags, ref, id, ...args], { timeoutMs: 30_000 });
-  else await cd.ctrOk(['containers', 'create', ...flags, ref, id, ...args]);
-  const r = await cd.ctrOk(['containers', 'info', '--spec', id]);
-  await cd.ctrOk(['containers', 'rm', id]);
+  if (via === 'run') await cd.ctr(['run', '--null-io', ...flags, ref, id, ...args], { timeoutMs: 30_000, namespace: NS });
+  else await cd.ctrOk(['containers', 'create', ...flags, ref, id, ...args], { namespace: NS });
+  const r = await cd.ctrOk(['containers', 'info', '--spec', id], { namespace: NS });
+  await cd.ctrOk(['containers', 'rm', id], { namespace: NS });
   return { id, spec: JSON.parse(r.stdout) as Json };
 }
 
 function ctrxSpec(id: string, ref: string, o: Partial<SpecOptions>): Json {
   const config = { ...baseConfig, ...(VARIANTS[ref] ?? {}) };
-  return roundTrip(generateSpec({ namespace: 'default', id, image: config, rootfs, ...o }).spec);
+  return roundTrip(generateSpec({ namespace: NS, id, image: config, rootfs, ...o }).spec);
 }
 
 interface Case {
@@ -110,7 +113,7 @@ describe('spec differential against containerd 1.6', { skip }, () => {
     for (const [ref, img] of images) {
       const file = join(work, `${seq++}.tar`);
       await writeOciArchive(img, file, { name: ref });
-      await cd.ctrOk(['images', 'import', file]);
+      await cd.ctrOk(['images', 'import', file], { namespace: NS });
     }
     mkdirSync(join(work, 'shared'));
   });
@@ -118,6 +121,13 @@ describe('spec differential against containerd 1.6', { skip }, () => {
   after(async () => {
     await cd?.stop();
     if (work) removeTempDir(work);
+    for (const ctl of CONTROLLERS) {
+      try {
+        rmdirSync(`/sys/fs/cgroup/${ctl}/${NS}`);
+      } catch {
+        /* never created for this controller */
+      }
+    }
   });
 
   test('`ctr oci spec` (no daemon) equals ctrx\'s default spec before the device allow-list', async () => {
@@ -173,11 +183,11 @@ describe('spec differential against containerd 1.6', { skip }, () => {
   test('container labels: the image stop signal (default SIGTERM) and --label, as ctr records them', async () => {
     for (const ref of [BUSYBOX, 'example.test/ctrx/busybox-wd:latest']) {
       const id = `diff${++seq}`;
-      await cd.ctr(['run', '--null-io', '--label', 'l=v', ref, id], { timeoutMs: 30_000 });
-      const info = JSON.parse((await cd.ctrOk(['containers', 'info', id])).stdout) as { Labels: Record<string, string> };
-      await cd.ctrOk(['containers', 'rm', id]);
+      await cd.ctr(['run', '--null-io', '--label', 'l=v', ref, id], { timeoutMs: 30_000, namespace: NS });
+      const info = JSON.parse((await cd.ctrOk(['containers', 'info', id], { namespace: NS })).stdout) as { Labels: Record<string, string> };
+      await cd.ctrOk(['containers', 'rm', id], { namespace: NS });
       const config = { ...baseConfig, ...(VARIANTS[ref] ?? {}) };
-      const { labels } = generateSpec({ namespace: 'default', id, image: config, rootfs, labels: { l: 'v' } });
+      const { labels } = generateSpec({ namespace: NS, id, image: config, rootfs, labels: { l: 'v' } });
       assert.deepEqual(labels, info.Labels);
     }
   });
