@@ -90,16 +90,10 @@ export function parseNumeric(f: Buffer): bigint | undefined {
 }
 
 function checksumOk(b: Buffer): boolean {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : b[i]!;
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
-  const want = parseNumeric(b.subarray(148, 156));
-  // tar-stream checks only the unsigned sum; an archive it would refuse is refused here first.
-  return want !== undefined && BigInt(unsigned) === want && (signed === unsigned || BigInt(signed) !== want || true);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
+  // Go also accepts a signed-char sum; tar-stream does not, so neither does this.
+  return parseNumeric(b.subarray(148, 156)) === BigInt(sum);
 }
 
 /** Strict PAX record parsing ("%d %s=%s\n"), values kept as bytes; later duplicates win. */
@@ -335,7 +329,6 @@ export class TarFramer {
       devminor,
       pax,
     });
-    this.zeroSeen = false;
     if (!headerOnly && dataSize > 0) {
       this.remaining = dataSize + pad(dataSize);
       this.state = 'data';
