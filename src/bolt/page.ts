@@ -107,10 +107,11 @@ export class Page {
     return readPgid(this.buf, PAGE_HEADER_SIZE + ELEMENT_SIZE * i + 8);
   }
 
-  /** Compare element i's key with `key` without allocating. */
+  /** Compare element i's key with `key`. */
   compareKey(i: number, key: Buffer): number {
+    // Not buf.compare(key, 0, n, off, end): Deno 2 checks the source range against the target's length.
     const off = this.keyOffset(i);
-    return this.buf.compare(key, 0, key.length, off, off + this.keyLength(i));
+    return Buffer.compare(this.buf.subarray(off, off + this.keyLength(i)), key);
   }
 
   /** First index whose key is >= key (count when none). */
@@ -166,10 +167,7 @@ export function parsePage(buf: Buffer, expectId: number, subject?: string): Page
 /** Throws unless the page's keys strictly increase (done before a page is rewritten). */
 export function checkKeyOrder(p: Page, subject?: string): void {
   for (let i = 1; i < p.count; i++) {
-    const a = p.keyOffset(i - 1);
-    const b = p.keyOffset(i);
-    // Buffer#compare orders the source range (previous key) against the target (this key).
-    if (p.buf.compare(p.buf, b, b + p.keyLength(i), a, a + p.keyLength(i - 1)) >= 0) {
+    if (Buffer.compare(p.key(i - 1), p.key(i)) >= 0) {
       throw corrupt(`page ${p.id}: keys out of order at element ${i}`, subject);
     }
   }
