@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG_PATH } from '../src/config/facts.js';
 import { manifest } from './manifest.js';
 import type { Command, Group } from './_lib/define.js';
 import { reportError } from './_lib/errors.js';
+import { protectCommandArgs } from './_lib/argv.js';
 
 export function ctrxVersion(): string {
   return VERSION;
@@ -51,7 +52,7 @@ function addGroup(y: Argv, g: Group, debugRef: { debug: boolean }): Argv {
 }
 
 export function build(argv: string[], debugRef = { debug: argv.includes('--debug') }): Argv {
-  let y = yargs(argv)
+  let y = yargs(protectCommandArgs(argv, manifest, globalOptions))
     .scriptName('ctrx')
     .usage('$0 [global flags] <command> [flags]\n\nA daemonless ctr: works directly on containerd\'s state and runs containers with runc.')
     .parserConfiguration({ 'populate--': true, 'unknown-options-as-args': false, 'halt-at-non-option': false })

@@ -23,7 +23,7 @@ interface Node {
   hidden: boolean;
 }
 
-function recordFlags(builder: Command['options']): FlagInfo[] {
+export function recordFlags(builder: Command['options']): FlagInfo[] {
   const flags: FlagInfo[] = [];
   const add = (name: string, o: any = {}) => {
     const alias = o.alias === undefined ? [] : Array.isArray(o.alias) ? o.alias : [o.alias];
