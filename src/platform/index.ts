@@ -173,3 +173,18 @@ export function signalName(num: number): string | undefined {
 export { waitpidNoHang, PR_SET_CHILD_SUBREAPER } from './libc.js';
 
 export { mknod, makedev, lsetxattr, lgetxattr, llistxattr, lutimesNs, S_IFIFO, S_IFCHR, S_IFBLK, XATTR_CREATE, ENODATA } from './libc.js';
+
+/**
+ * Signals the process group led by `pgid` (a shim is its session's and its
+ * group's leader), only if the leader is still the process that started at
+ * `leaderStartTime`.
+ */
+export function signalProcessGroup(pgid: number, signal: string | number, leaderStartTime: number): boolean {
+  if (pgid <= 1 || !sameProcess(pgid, leaderStartTime)) return false;
+  try {
+    process.kill(-pgid, signal as NodeJS.Signals);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { OpContext } from '../context.js';
 import { CtrxError, alreadyExists, failedPrecondition, invalidArgument, isCategory, notFound, unavailable } from '../errdefs.js';
 import { validateId } from '../identifiers.js';
-import { procStartTime, selfExec, selfPid, signalName, signalProcess } from '../platform/index.js';
+import { procStartTime, selfExec, selfPid, signalName, signalProcess, signalProcessGroup } from '../platform/index.js';
 import { classifyRuncError } from '../runtime/runc/errors.js';
 import { Runc, runcForContext } from '../runtime/runc/runc.js';
 import type { RuncState } from '../runtime/runc/types.js';
@@ -296,12 +296,19 @@ export async function startTask(ctx: OpContext, o: StartTaskOptions): Promise<Ta
     else msg = `the task did not start within ${o.timeoutMs ?? 30_000} ms`;
     throw start && !start.ok ? classifyRuncError(msg, subject(id)) : unavailable(msg, { subject: subject(id) });
   } catch (e) {
-    // Nothing may be left: wait for the shim (it exits after its verdict), then remove what runc and we created.
-    if (shimPid !== undefined) {
-      const st = procStartTime(shimPid);
-      for (let i = 0; i < 200 && !shimExit && procStartTime(shimPid) === st && st !== undefined; i++) await sleep(10);
-      if (!shimExit && st !== undefined) signalProcess(shimPid, 'SIGKILL', st);
-      for (let i = 0; i < 100 && !shimExit && st !== undefined && procStartTime(shimPid) === st; i++) await sleep(10);
+    // Nothing may be left. After a verdict the shim exits by itself; one still waiting (a hung runc)
+    // is asked to stop (it forwards SIGTERM to runc), then killed with its process group.
+    if (shimPid !== undefined && !shimExit) {
+      const pid = shimPid;
+      const st = procStartTime(pid);
+      const alive = (): boolean => !shimExit && st !== undefined && procStartTime(pid) === st;
+      const settle = async (ms: number): Promise<void> => {
+        for (let i = 0; i < ms / 10 && alive(); i++) await sleep(10);
+      };
+      if (!readJson<StartRecord>(path.join(c.tp.dir, START_FILE)) && st !== undefined) signalProcess(pid, 'SIGTERM', st);
+      await settle(2000);
+      if (alive()) signalProcessGroup(pid, 'SIGKILL', st!);
+      await settle(1000);
     }
     await dropTask(ctx, c, id, { onCleanup: o.onFailure, logPath: c.proc.logPath });
     throw e;
