@@ -17,6 +17,8 @@ import { version } from './version.js';
 import { info } from './info.js';
 import { run } from './run.js';
 import { completion, complete } from './completion.js';
+import { login } from './login.js';
+import { logout } from './logout.js';
 
 export const manifest: (Group | Command)[] = [
   images,
@@ -31,6 +33,8 @@ export const manifest: (Group | Command)[] = [
   run,
   version,
   info,
+  login,
+  logout,
   completion,
   complete,
 ];

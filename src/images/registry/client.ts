@@ -45,7 +45,7 @@ export class RegistryClient {
 
   /** What to name in messages: `host/repository` of this endpoint. */
   get subject(): string {
-    return `${this.endpoint.host}/${this.repository}`;
+    return this.repository ? `${this.endpoint.host}/${this.repository}` : this.endpoint.host;
   }
 
   url(p: string | URL, query?: Record<string, string>): URL {
@@ -77,7 +77,7 @@ export class RegistryClient {
       res.discard();
       if (auth?.fresh || round >= 2) {
         const who = auth?.user ? `the credentials of user ${JSON.stringify(auth.user)}` : 'anonymous access';
-        throw permissionDenied(`authorization failed: ${ep.host} refused ${who} for ${this.repository}`, {
+        throw permissionDenied(`authorization failed: ${ep.host} refused ${who}${this.repository ? ` for ${this.repository}` : ''}`, {
           subject: this.subject,
           hint: auth?.user ? 'check the user name and password (ctrx login), and that the repository exists' : `run "ctrx login ${ep.registry}" or pass -u USER; or the repository does not exist`,
         });

@@ -76,6 +76,7 @@ export function retryAfterMs(value: string | undefined, now = Date.now()): numbe
   if (!value) return undefined;
   const v = value.trim();
   if (/^\d{1,12}$/.test(v)) return Number(v) * 1000;
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) return undefined;
   const t = Date.parse(v);
   if (Number.isNaN(t)) return undefined;
   return Math.max(0, t - now);
