@@ -8,14 +8,13 @@ import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '..
 import type { Bucket, Bytes, Cursor, Entry, Key } from './types.js';
 import { BUCKET_LEAF_FLAG, decodeBucketHeader, MAX_KEY_SIZE, MAX_VALUE_SIZE, type Page } from './page.js';
 import { isBucketEntry, RawCursor, type CursorHost, type RawEntry, type Ref } from './cursor.js';
-import { encodeBucketHeader, encodeInlineBucket, inodesSize, Node } from './node.js';
+import { encodeInlineBucket, Node } from './node.js';
 import { parseInline } from './freelist.js';
 import type { TxImpl } from './tx.js';
 
 /** An empty inline bucket: header (root 0, sequence 0) + empty leaf page. */
 const EMPTY_INLINE = encodeInlineBucket(0n, []);
 const MAX_SEQUENCE = 0xffff_ffff_ffff_ffffn;
-const EMPTY = Buffer.alloc(0);
 
 export function toBytes(k: Key | Bytes, what: string): Buffer {
   if (typeof k === 'string') return Buffer.from(k, 'utf8');
@@ -130,7 +129,7 @@ export class BucketImpl implements Bucket, CursorHost {
   }
 
   /** Materialize the nodes along a cursor's stack and return the leaf node. */
-  private leafNode(c: RawCursor): Node {
+  leafNode(c: RawCursor): Node {
     const st = c.stack;
     let n = st[0]!.node ?? this.node(this.root, null);
     for (let i = 0; i < st.length - 1; i++) {
@@ -286,155 +285,6 @@ export class BucketImpl implements Bucket, CursorHost {
     if (isBucketEntry(e)) throw invalidArgument('key is a bucket; use deleteBucket', { subject: `key ${label(key)}` });
     this.leafNode(f).del(key);
     this.gen++;
-  }
-
-  // ------------------------------------------------------------ commit: rebalance
-
-  rebalanceAll(): void {
-    for (;;) {
-      let any = false;
-      for (const n of [...this.nodes.values(), ...(this.rootNode && this.rootNode.pgid === 0 ? [this.rootNode] : [])]) {
-        if (n.unbalanced && !n.dropped) {
-          this.rebalance(n);
-          any = true;
-        }
-      }
-      if (!any) break;
-    }
-    for (const b of this.buckets.values()) b.rebalanceAll();
-  }
-
-  private dropNode(n: Node): void {
-    n.dropped = true;
-    n.unbalanced = false;
-    if (n.pgid !== 0) {
-      this.nodes.delete(n.pgid);
-      this.tx.freePages(n.pgid, n.overflow);
-    }
-  }
-
-  private reparent(inodes: { pgid: number }[], to: Node): void {
-    for (const x of inodes) {
-      const c = this.nodes.get(x.pgid);
-      if (c) c.parent = to;
-    }
-  }
-
-  private rebalance(n: Node): void {
-    if (!n.unbalanced || n.dropped) return;
-    n.unbalanced = false;
-    const threshold = this.tx.pageSize / 4;
-    if (n.size() > threshold && n.inodes.length > n.minKeys) return;
-
-    const parent = n.parent;
-    if (parent === null) {
-      // A root branch with one child collapses into that child.
-      if (!n.isLeaf && n.inodes.length === 1) {
-        const child = this.node(n.inodes[0]!.pgid, n);
-        n.isLeaf = child.isLeaf;
-        n.inodes = child.inodes;
-        this.reparent(n.inodes, n);
-        this.dropNode(child);
-        n.unbalanced = true; // the collapsed root may itself be a one-child branch
-      } else if (!n.isLeaf && n.inodes.length === 0) {
-        n.isLeaf = true;
-      }
-      return;
-    }
-
-    const idx = parent.childIndexOf(n.pgid);
-    if (n.inodes.length === 0) {
-      parent.inodes.splice(idx, 1);
-      this.dropNode(n);
-      parent.unbalanced = true;
-      this.rebalance(parent);
-      return;
-    }
-    if (parent.inodes.length < 2) return; // nothing to merge with (only reachable via odd files)
-
-    // Merge with the right sibling when first, else into the left sibling.
-    if (idx === 0) {
-      const target = this.node(parent.inodes[1]!.pgid, parent);
-      this.reparent(target.inodes, n);
-      n.inodes = n.inodes.concat(target.inodes);
-      parent.inodes.splice(1, 1);
-      this.dropNode(target);
-    } else {
-      const target = this.node(parent.inodes[idx - 1]!.pgid, parent);
-      this.reparent(n.inodes, target);
-      target.inodes = target.inodes.concat(n.inodes);
-      parent.inodes.splice(idx, 1);
-      this.dropNode(n);
-    }
-    parent.unbalanced = true;
-    this.rebalance(parent);
-  }
-
-  // ------------------------------------------------------------ commit: spill
-
-  /** Go's rule: a single leaf, no sub-buckets, and 16 + Σ(16 + key + value) ≤ pageSize/4. */
-  private inlineable(): boolean {
-    const n = this.rootNode;
-    if (!n || !n.isLeaf) return false;
-    if (n.inodes.some((x) => (x.flags & BUCKET_LEAF_FLAG) !== 0)) return false;
-    return inodesSize(n.inodes) <= this.tx.pageSize / 4;
-  }
-
-  /** Write changed sub-buckets into this bucket's nodes, then this bucket's nodes into pages. */
-  spill(): void {
-    for (const [cacheKey, child] of this.buckets) {
-      let value: Buffer;
-      if (child.inlineable()) {
-        if (child.root !== 0) this.tx.freeBucketTree(child.root, null, false);
-        child.root = 0;
-        value = encodeInlineBucket(child.seq, child.rootNode!.inodes);
-      } else {
-        child.spill();
-        if (!child.rootNode) continue;
-        value = encodeBucketHeader(child.root, child.seq);
-      }
-      const k = Buffer.from(cacheKey, 'latin1');
-      const c = new RawCursor(this);
-      const e = c.find(k);
-      if (!e || !isBucketEntry(e)) throw failedPrecondition(`internal: bucket header for ${label(k)} vanished`);
-      this.leafNode(c).put(e.key, value, BUCKET_LEAF_FLAG);
-    }
-    if (!this.rootNode) return;
-    let parts = this.spillNode(this.rootNode, true);
-    while (parts.length > 1) {
-      const top = new Node(false, parts.map((p) => ({ flags: 0, key: p.key, value: EMPTY, pgid: p.pgid })), 0, 0, null);
-      parts = this.spillNode(top, true);
-    }
-    this.root = parts[0]!.pgid;
-  }
-
-  private spillNode(n: Node, isRoot: boolean): { key: Buffer; pgid: number }[] {
-    if (n.spilled) throw failedPrecondition('database file is corrupt: a node is its own descendant', { subject: this.path });
-    n.spilled = true;
-    if (!n.isLeaf) {
-      const inodes = [];
-      for (const x of n.inodes) {
-        const child = this.nodes.get(x.pgid);
-        if (!child) {
-          inodes.push(x);
-          continue;
-        }
-        for (const p of this.spillNode(child, false)) inodes.push({ flags: 0, key: p.key, value: EMPTY, pgid: p.pgid });
-      }
-      n.inodes = inodes;
-    }
-    if (n.pgid !== 0) {
-      this.nodes.delete(n.pgid);
-      this.tx.freePages(n.pgid, n.overflow);
-    }
-    if (n.inodes.length === 0 && !isRoot) return [];
-    if (!n.isLeaf && n.inodes.length === 0) n.isLeaf = true;
-    const out = [];
-    for (const part of this.tx.split(n.inodes)) {
-      const pgid = this.tx.writeNode(part, n.isLeaf);
-      out.push({ key: part[0]?.key ?? EMPTY, pgid });
-    }
-    return out;
   }
 }
 

@@ -10,6 +10,7 @@ import { Buffer as NodeBuffer } from 'node:buffer';
 import { failedPrecondition, internal } from '../errdefs.js';
 import type { Bucket, Bytes, Cursor, Key, Tx } from './types.js';
 import { BucketImpl } from './bucket.js';
+import { rebalanceBucket, spillBucket } from './spill.js';
 import { DBFile, grownSize, PageSource } from './file.js';
 import { FreeSet, freeByReachability, walkBucketPages } from './freelist.js';
 import { encodeTreePage, inodesSize, splitInodes, type Inode } from './node.js';
@@ -131,8 +132,8 @@ export class TxImpl implements Tx {
     // page reached twice, a cycle) is refused here, before nodes built from
     // it are rebalanced or spilled.
     const free = this.freeSet();
-    this.root.rebalanceAll();
-    this.root.spill();
+    rebalanceBucket(this.root);
+    spillBucket(this.root);
     for (const id of this.freed) {
       if (free.has(id)) throw corrupt(`page ${id} is both in use and listed free; refusing to write`, file.path);
     }

@@ -95,7 +95,7 @@ describe('bolt API', () => {
       db.view((tx) => (leaked = tx.bucket('b')));
       category(() => leaked!.get('a'), 'failed-precondition', /closed/);
       category(() => db.update(() => db.update(() => undefined)), 'failed-precondition');
-      assert.equal(db.update((tx) => db.view((t2) => str(t2.bucket('b')!.get('a')))), '1', 'view inside update sees the committed state');
+      assert.equal(db.update(() => db.view((t2) => str(t2.bucket('b')!.get('a')))), '1', 'view inside update sees the committed state');
 
       const before = readFileSync(file);
       const txid = db.view((tx) => tx.txid);

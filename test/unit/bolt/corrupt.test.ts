@@ -96,6 +96,26 @@ describe('bolt damaged files', () => {
     db.close();
   });
 
+  it('finds the page size from meta 1 when meta 0 is unreadable (16 KiB pages)', () => {
+    const file = join(dir, 'ps16k.db');
+    const db = openDB(file, { create: true, pageSize: 16384 });
+    db.update((tx) => tx.createBucket('b').put('a', '1')); // txid 2 -> slot 0
+    db.update((tx) => tx.bucket('b')!.put('a', '2')); // txid 3 -> slot 1
+    db.update((tx) => tx.bucket('b')!.put('a', '3')); // txid 4 -> slot 0
+    db.close();
+    patch(file, 16, Buffer.alloc(64)); // meta 0 (the newest) wiped
+    const again = openDB(file);
+    try {
+      assert.equal(again.pageSize, 16384);
+      assert.equal(value(again, 'a'), '2');
+      again.update((tx) => tx.bucket('b')!.put('a', '4'));
+      assert.equal(value(again, 'a'), '4');
+    } finally {
+      again.close();
+    }
+    if (!goSkip) assertGoCheck(file);
+  });
+
   it('two bad metas, foreign and empty files give a clear CtrxError', () => {
     const file = join(dir, 'both.db');
     twoCommits(file);

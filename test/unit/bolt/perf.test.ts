@@ -111,7 +111,7 @@ describe('bolt speed', () => {
       const file = join(dir, `perf-${mode === 'NoFreelistSync' ? 'nofl' : 'fl'}.db`);
       if (mode === 'NoFreelistSync') goApply(file, { noFreelistSync: true, txs: [[]] });
       const db = openDB(file, { create: true });
-      populate(db, 100);
+      populate(db, 90);
       const pages = inspect(db).reachable;
       db.close();
       const size = statSync(file).size;
