@@ -11,8 +11,8 @@ export const label = command<{ id: string; labels: string[] }>({
     const { contextFrom } = await import('../_lib/context.js');
     const { containerLabel } = await import('../../src/metadata/api.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
-    const { ctrLabels } = await import('../content/_ctrfmt.js');
-    const c = containerLabel(await contextFrom(argv), String(argv.id), parseLabelArgs((argv.labels ?? []).map(String)));
+    const { ctrLabels, variadic } = await import('../content/_ctrfmt.js');
+    const c = containerLabel(await contextFrom(argv), String(argv.id), parseLabelArgs(variadic(argv, 'labels')));
     print(ctrLabels(c.labels, ''));
   },
 });

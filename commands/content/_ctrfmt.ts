@@ -171,3 +171,15 @@ export async function pickSnapshotter(flag: string | undefined, configDefault: s
   const { env } = await import('../../src/platform/index.js');
   return flag || env('CONTAINERD_SNAPSHOTTER') || configDefault;
 }
+
+/**
+ * A trailing variadic positional (`<name> [labels..]`): the CLI may have put
+ * its words after an inserted `--` (commands/_lib/argv.ts does so for verbs
+ * whose last positional is `[x..]`), so read both places.
+ */
+export function variadic(argv: object, name: string): string[] {
+  const a = argv as Record<string, unknown>;
+  const own = (a[name] as unknown[] | undefined) ?? [];
+  const rest = (a['--'] as unknown[] | undefined) ?? [];
+  return [...own, ...rest].map(String);
+}

@@ -11,9 +11,9 @@ export const label = command<{ digest: string; labels: string[] }>({
     const { contextFrom } = await import('../_lib/context.js');
     const { contentLabel } = await import('../../src/metadata/api.js');
     const { parseLabelArgs, validateDigest } = await import('../../src/metadata/validate.js');
-    const { ctrLabels } = await import('./_ctrfmt.js');
+    const { ctrLabels, variadic } = await import('./_ctrfmt.js');
     validateDigest(String(argv.digest));
-    const info = contentLabel(await contextFrom(argv), String(argv.digest), parseLabelArgs((argv.labels ?? []).map(String)));
+    const info = contentLabel(await contextFrom(argv), String(argv.digest), parseLabelArgs(variadic(argv, 'labels')));
     print(ctrLabels(info.labels, ''));
   },
 });

@@ -15,8 +15,8 @@ export const label = command<{ name: string; labels: string[]; replaceAll: boole
     const { contextFrom } = await import('../_lib/context.js');
     const { imageLabel } = await import('../../src/metadata/api.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
-    const { ctrLabels } = await import('../content/_ctrfmt.js');
-    const img = imageLabel(await contextFrom(argv), String(argv.name), parseLabelArgs((argv.labels ?? []).map(String)), argv.replaceAll);
+    const { ctrLabels, variadic } = await import('../content/_ctrfmt.js');
+    const img = imageLabel(await contextFrom(argv), String(argv.name), parseLabelArgs(variadic(argv, 'labels')), argv.replaceAll);
     print(ctrLabels(img.labels, ''));
   },
 });

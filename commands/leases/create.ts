@@ -14,9 +14,10 @@ export const create = command<{ labels: string[]; id?: string; expires: string }
     const { contextFrom } = await import('../_lib/context.js');
     const { leaseCreate } = await import('../../src/metadata/api.js');
     const { parseGoDuration } = await import('./_duration.js');
+    const { variadic } = await import('../content/_ctrfmt.js');
     // ctr: a label without '=' gets an empty value here (not "true")
     const labels: Record<string, string> = {};
-    for (const l of (argv.labels ?? []).map(String)) {
+    for (const l of variadic(argv, 'labels')) {
       const i = l.indexOf('=');
       if (i < 0) labels[l] = '';
       else labels[l.slice(0, i)] = l.slice(i + 1);

@@ -9,7 +9,8 @@ export const create = command<{ name: string; labels: string[] }>({
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { namespaceCreate } = await import('../../src/metadata/api.js');
+    const { variadic } = await import('../content/_ctrfmt.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
-    namespaceCreate(await contextFrom(argv), String(argv.name), parseLabelArgs((argv.labels ?? []).map(String)));
+    namespaceCreate(await contextFrom(argv), String(argv.name), parseLabelArgs(variadic(argv, 'labels')));
   },
 });

@@ -9,7 +9,8 @@ export const label = command<{ name: string; labels: string[] }>({
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { namespaceLabel } = await import('../../src/metadata/api.js');
+    const { variadic } = await import('../content/_ctrfmt.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
-    namespaceLabel(await contextFrom(argv), String(argv.name), parseLabelArgs((argv.labels ?? []).map(String)));
+    namespaceLabel(await contextFrom(argv), String(argv.name), parseLabelArgs(variadic(argv, 'labels')));
   },
 });

@@ -12,10 +12,10 @@ export const label = command<{ key: string; labels: string[]; snapshotter?: stri
     const { contextFrom } = await import('../_lib/context.js');
     const { snapshotLabel } = await import('../../src/metadata/api.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
-    const { ctrLabels } = await import('../content/_ctrfmt.js');
+    const { ctrLabels, variadic } = await import('../content/_ctrfmt.js');
     const { snapshotterOf } = await import('./_flags.js');
     const ctx = await contextFrom(argv);
-    const s = snapshotLabel(ctx, await snapshotterOf(argv, ctx), String(argv.key), parseLabelArgs((argv.labels ?? []).map(String)));
+    const s = snapshotLabel(ctx, await snapshotterOf(argv, ctx), String(argv.key), parseLabelArgs(variadic(argv, 'labels')));
     print(ctrLabels(s.labels, ''));
   },
 });

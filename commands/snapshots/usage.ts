@@ -11,11 +11,11 @@ export const usage = command<{ keys: string[]; b: boolean; quiet: boolean; forma
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { snapshotsList, snapshotStat, snapshotUsage } = await import('../../src/metadata/api.js');
-    const { renderCtr, goBytes } = await import('../content/_ctrfmt.js');
+    const { renderCtr, goBytes, variadic } = await import('../content/_ctrfmt.js');
     const { snapshotterOf } = await import('./_flags.js');
     const ctx = await contextFrom(argv);
     const sn = await snapshotterOf(argv, ctx);
-    const keys = (argv.keys ?? []).map(String);
+    const keys = variadic(argv, 'keys');
     const infos = keys.length ? keys.map((k) => snapshotStat(ctx, sn, k)) : snapshotsList(ctx, sn);
     const rows = infos.map((i) => ({ key: i.key, ...snapshotUsage(ctx, sn, i) }));
     renderCtr(argv, rows, {

@@ -14,7 +14,7 @@ export interface World {
   /** multi: a Docker-media-type index (host + a fake linux/arm64/v8), pulled into the second namespace only */
   refs: { busybox: string; layered: string; multi: string };
   /** ctrx against the daemon's root/state (no host config). */
-  x(args: string[], ns?: string): Result;
+  x(args: string[], ns?: string, env?: Record<string, string>): Result;
   stop(): Promise<void>;
 }
 
@@ -38,14 +38,19 @@ export async function setupWorld(opts: { namespaces?: string[] } = {}): Promise<
       await cd.ctrOk(['images', 'pull', '--plain-http', refs.layered], { namespace: ns });
     }
     const all = opts.namespaces ?? ['default', 'second'];
-    if (all.length > 1) await cd.ctrOk(['images', 'pull', '--plain-http', refs.multi], { namespace: all[1] });
+    if (all.length > 1) {
+      await cd.ctrOk(['images', 'pull', '--plain-http', refs.multi], { namespace: all[1] });
+      // the native snapshotter too: one image unpacked there, and a container on it
+      await cd.ctrOk(['images', 'pull', '--plain-http', '--snapshotter', 'native', refs.layered], { namespace: all[1] });
+      await cd.ctrOk(['containers', 'create', '--snapshotter', 'native', refs.layered, 'cn'], { namespace: all[1] });
+    }
     await cd.ctrOk(['containers', 'create', refs.busybox, 'c1'], { namespace: 'default' });
     const c = cd;
     return {
       registry,
       cd: c,
       refs,
-      x: (args, ns = 'default') => ctrx(['--root', c.root, '--state', c.state, '-c', c.configPath + '.missing', '-n', ns, ...args]),
+      x: (args, ns = 'default', env = {}) => ctrx(['--root', c.root, '--state', c.state, '-c', c.configPath + '.missing', '-n', ns, ...args], { env }),
       stop: async () => {
         await c.stop();
         await registry.stop();
