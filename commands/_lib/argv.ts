@@ -19,11 +19,11 @@ function positionalCount(c: Command): number {
   return (c.positional ?? '').split(/\s+/).filter((p) => p.startsWith('<')).length;
 }
 
-/** Commands whose last positional is variadic `[args..]`. */
+/** Commands that declare `passthrough` (their last positional, `[args..]`, is the container's command). */
 function passthroughCommands(manifest: (Group | Command)[]): Map<string, Spec> {
   const out = new Map<string, Spec>();
   const add = (names: string[], c: Command) => {
-    if (!/\[\w+\.\.\]$/.test(c.positional ?? '')) return;
+    if (!c.passthrough) return;
     for (const n of names) out.set(n, { command: c, positionals: positionalCount(c) });
   };
   for (const e of manifest) {

@@ -27,6 +27,11 @@ export interface Command<T = any> {
   options?: (y: Argv) => Argv;
   /** Shell completion of positionals: what to complete ("namespaces", "images", "containers", "tasks", "snapshots", "leases", "content", "files"). */
   complete?: string;
+  /**
+   * The last positional (`[args..]`) is a command run in a container: its
+   * flags are the container's, never ctrx's (see _lib/argv.ts).
+   */
+  passthrough?: boolean;
   run: (argv: Args<T>) => Promise<void> | void;
 }
 

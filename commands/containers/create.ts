@@ -7,6 +7,7 @@ export const create = command<ContainerArgs & { '--'?: string[] }>({
   positional: '<image> <id> [args..]',
   describe: 'Create a container from an image (the image must be pulled and unpacked)',
   complete: 'images',
+  passthrough: true,
   options: containerFlags,
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
