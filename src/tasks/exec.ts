@@ -23,7 +23,7 @@ import { EXECS_DIR, PID_FILE, PROC_FILE, RUNC_LOG, START_FILE, execPaths, exitRe
 import { runcLogError } from '../shim/supervise.js';
 import { removeTree } from './cleanup.js';
 import { runcForeground, type ForegroundStdio } from './foreground.js';
-import { paths, shimScript, taskStatus, type RuncTaskOptions } from './manager.js';
+import { paths, shimScript, taskStatus, withConsoleSize, type RuncTaskOptions } from './manager.js';
 import { readProcFiles } from './state.js';
 import { spawn } from 'node:child_process';
 
@@ -103,7 +103,10 @@ export async function execInTask(ctx: OpContext, id: string, o: ExecOptions): Pr
       const argv = ['--root', s.root, '--log', path.join(ep.dir, RUNC_LOG), '--log-format', 'json'];
       if (s.systemdCgroup) argv.push('--systemd-cgroup');
       argv.push('exec', '--process', processFile, '--pid-file', path.join(ep.dir, PID_FILE));
-      if (o.tty) argv.push('--tty');
+      if (o.tty) {
+        argv.push('--tty');
+        withConsoleSize(processFile, null);
+      }
       argv.push(id);
       ctx.onDebug([s.binary, ...argv].join(' '));
       const r = await runcForeground(s.binary, argv, { tty: Boolean(o.tty), stdio: o.stdio, input: o.input, cwd: ep.dir });

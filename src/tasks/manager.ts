@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { OpContext } from '../context.js';
 import { CtrxError, alreadyExists, failedPrecondition, invalidArgument, isCategory, notFound, unavailable } from '../errdefs.js';
 import { validateId } from '../identifiers.js';
-import { procStartTime, selfExec, selfPid, signalName, signalProcess, signalProcessGroup } from '../platform/index.js';
+import { getWinsize, procStartTime, selfExec, selfPid, signalName, signalProcess, signalProcessGroup } from '../platform/index.js';
 import { classifyRuncError } from '../runtime/runc/errors.js';
 import { Runc, runcForContext } from '../runtime/runc/runc.js';
 import type { RuncState } from '../runtime/runc/types.js';
@@ -349,6 +349,7 @@ export async function runForeground(ctx: OpContext, o: ForegroundOptions): Promi
   try {
     const me: SupervisorRecord = { pid: selfPid(), startTime: procStartTime(selfPid()) ?? 0, kind: 'foreground' };
     writeJsonAtomic(path.join(c.tp.dir, SHIM_FILE), me);
+    if (c.proc.tty) withConsoleSize(path.join(c.proc.bundle, 'config.json'), 'process');
     const s = c.settings;
     const argv = ['--root', s.root, '--log', path.join(c.tp.dir, RUNC_LOG), '--log-format', 'json'];
     if (s.systemdCgroup) argv.push('--systemd-cgroup');
@@ -376,6 +377,22 @@ export async function runForeground(ctx: OpContext, o: ForegroundOptions): Promi
       if (!failure) throw e;
     }
   }
+}
+
+/**
+ * runc sizes a foreground pty only after the process has started, so a
+ * first `stty size` can see 0x0: the caller's terminal size goes into the
+ * spec's consoleSize instead (as containerd does), applied before exec.
+ */
+export function withConsoleSize(file: string, key: 'process' | null): void {
+  const ws = getWinsize(0) ?? getWinsize(1);
+  if (!ws || !ws.rows || !ws.cols) return;
+  const doc = readJson<Record<string, unknown>>(file);
+  if (!doc) return;
+  const p = (key ? doc[key] : doc) as Record<string, unknown> | undefined;
+  if (!p) return;
+  p.consoleSize = { height: ws.rows, width: ws.cols };
+  writeJsonAtomic(file, doc);
 }
 
 /** Sends a signal through runc (runc checks the init's start time: a recycled pid is never hit). */

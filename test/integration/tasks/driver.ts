@@ -3,6 +3,7 @@
  * or signal "ctrx" itself: `node driver.js '<json request>'`. Prints one
  * line `RESULT <json>` when the operation returns (then lingers when `hold`).
  */
+import { readFileSync } from 'node:fs';
 import { resolveContext } from '../../../src/context.js';
 import { runForeground, startTask } from '../../../src/tasks/manager.js';
 import { CtrxError } from '../../../src/errdefs.js';
@@ -17,13 +18,15 @@ interface Request {
   hold?: boolean;
 }
 
-const req = JSON.parse(process.argv[2]!) as Request;
+// `@file` reads the request from a file (for tmux, whose command line is a shell string).
+const arg = process.argv[2]!;
+const req = JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg) as Request;
 const ctx = await resolveContext({ namespace: req.ns, root: req.root, state: req.state, config: req.config });
 try {
   const r =
     req.op === 'start'
       ? await startTask(ctx, req.opts as never)
-      : await runForeground(ctx, { ...(req.opts as object as { id: string }), stdio: { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit' } });
+      : await runForeground(ctx, { ...(req.opts as object as { id: string }), stdio: req.opts.tty ? undefined : { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit' } });
   process.stdout.write(`RESULT ${JSON.stringify({ ok: true, r })}\n`);
 } catch (e) {
   const err = e as CtrxError;
