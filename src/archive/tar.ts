@@ -29,7 +29,8 @@ interface Extract extends AsyncIterable<ExtractEntry> {
   write(b: Buffer): boolean;
   end(): void;
   destroy(e?: Error): void;
-  once(ev: string, fn: (...a: unknown[]) => void): void;
+  on(ev: string, fn: (...a: unknown[]) => void): void;
+  off(ev: string, fn: (...a: unknown[]) => void): void;
   destroyed: boolean;
 }
 
@@ -47,8 +48,13 @@ export async function* readTar(source: AsyncIterable<Buffer>, hasher: Digester, 
 
   const drained = () =>
     new Promise<void>((resolve) => {
-      ex.once('drain', () => resolve());
-      ex.once('close', () => resolve());
+      const done = () => {
+        ex.off('drain', done);
+        ex.off('close', done);
+        resolve();
+      };
+      ex.on('drain', done);
+      ex.on('close', done);
     });
 
   const feeder = (async () => {
