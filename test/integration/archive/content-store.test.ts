@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ContentStore } from '../../../src/content/local-store.js';
@@ -105,17 +105,13 @@ describe('content store and containerd', () => {
     // ctr seeks its input to the offset containerd reports, so it reads a file rather than a pipe.
     const input = join(makeTempDir('ctrx-content-input-'), 'partial');
     writeFileSync(input, partial);
-    const fd = openSync(input, 'r');
-    try {
-      const r = spawnSync('ctr', ['--address', cd.address, '--namespace', 'default', 'content', 'ingest', '--expected-size', String(partial.length), '--expected-digest', partialDigest, 'ctrx-partial'], {
-        stdio: [fd, 'pipe', 'pipe'],
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      assert.equal(r.status, 0, r.stderr);
-    } finally {
-      closeSync(fd);
-    }
+    // A shell redirect, so ctr gets the file itself as stdin under either runtime.
+    const r = spawnSync(
+      'sh',
+      ['-c', 'exec ctr --address "$1" --namespace default content ingest --expected-size "$2" --expected-digest "$3" ctrx-partial < "$4"', 'sh', cd.address, String(partial.length), partialDigest, input],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
     assert.equal((await cd.ctrOk(['content', 'get', partialDigest])).stdout, partial);
     assert.doesNotMatch((await cd.ctrOk(['content', 'active'])).stdout, /ctrx-partial/);
   });
