@@ -188,3 +188,21 @@ export function signalProcessGroup(pgid: number, signal: string | number, leader
     return false;
   }
 }
+
+/**
+ * read(2)/write(2) on an fd this process did not open through node:fs (one
+ * received over a unix socket): node:fs on Node, libc via koffi on Deno
+ * (whose node:fs refuses foreign fds). Resolve to the byte count, 0 at EOF,
+ * -1 on error (EIO from a pty master once no slave is open).
+ */
+export async function fdRead(fd: number, buf: Buffer): Promise<number> {
+  if (runtime().name === 'deno') return (await import('./libc.js')).readFdFfi(fd, buf);
+  const { read } = await import('node:fs');
+  return new Promise((resolve) => read(fd, buf, 0, buf.length, null, (err, n) => resolve(err ? ((err as NodeJS.ErrnoException).code === 'EAGAIN' ? -2 : -1) : n)));
+}
+
+export async function fdWrite(fd: number, buf: Buffer): Promise<number> {
+  if (runtime().name === 'deno') return (await import('./libc.js')).writeFdFfi(fd, buf);
+  const { write } = await import('node:fs');
+  return new Promise((resolve) => write(fd, buf, 0, buf.length, null, (err, n) => resolve(err ? ((err as NodeJS.ErrnoException).code === 'EAGAIN' ? -2 : -1) : n)));
+}

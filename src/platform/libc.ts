@@ -401,3 +401,32 @@ export function lutimesNs(path: string, atimeNs: bigint, mtimeNs: bigint): numbe
   put(16, mtimeNs);
   return l.utimensat(AT_FDCWD, path, t, AT_SYMLINK_NOFOLLOW) === 0 ? 0 : l.errno();
 }
+
+// ---- reading and writing an fd received by FFI ----
+//
+// Deno's node:fs only accepts fds it opened itself, so an fd that arrived
+// over SCM_RIGHTS is read and written with libc on koffi's worker threads
+// (a blocking read there never stalls the event loop).
+
+let ioLib: { read: { async: (...a: unknown[]) => void }; write: { async: (...a: unknown[]) => void } } | undefined;
+
+function loadIo(): NonNullable<typeof ioLib> {
+  if (ioLib) return ioLib;
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi');
+  const lib = koffi.load('libc.so.6');
+  ioLib = { read: lib.func('intptr_t read(int fd, _Out_ uint8_t *buf, size_t n)'), write: lib.func('intptr_t write(int fd, const uint8_t *buf, size_t n)') };
+  return ioLib;
+}
+
+/** read(2) off the event loop: bytes read, 0 at EOF, -1 on error (EIO: a pty without slaves). */
+export function readFdFfi(fd: number, buf: Buffer): Promise<number> {
+  const l = loadIo();
+  return new Promise((resolve) => l.read.async(fd, buf, buf.length, (err: unknown, n: number | bigint) => resolve(err ? -1 : Number(n))));
+}
+
+/** write(2) off the event loop: bytes written or -1. */
+export function writeFdFfi(fd: number, buf: Buffer): Promise<number> {
+  const l = loadIo();
+  return new Promise((resolve) => l.write.async(fd, buf, buf.length, (err: unknown, n: number | bigint) => resolve(err ? -1 : Number(n))));
+}

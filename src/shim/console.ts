@@ -3,11 +3,10 @@
  * connects, sends the pty's name with the master fd as SCM_RIGHTS, and
  * hangs up; neither Node nor Deno can take an fd out of a message, so the
  * socket lives in libc (src/platform) and is polled from a timer.
- * The master is then read with fs.read (both runtimes) until EIO: that is
- * how a pty says every slave fd is closed, i.e. the container is gone.
+ * The master is then read (platform fdRead: node:fs, or libc on Deno) until
+ * EIO: that is how a pty says every slave fd is closed, i.e. the container is gone.
  */
-import { read, write } from 'node:fs';
-import { EAGAIN, closeFd, recvFd, unixAccept, unixListen } from '../platform/index.js';
+import { EAGAIN, closeFd, fdRead, fdWrite, recvFd, unixAccept, unixListen } from '../platform/index.js';
 import { unlinkQuiet } from './io.js';
 
 export interface ConsoleMaster {
@@ -63,23 +62,13 @@ export function listenConsole(socketPath: string): { master: (abandoned: () => b
   return { master };
 }
 
-/** Reads a pty master until EIO (no slave left); EAGAIN on a non-blocking master is retried. */
+/** Reads a pty master until EIO (no slave left); EAGAIN (-2) on a non-blocking master is retried. */
 export function pumpMaster(fd: number, onData: (b: Buffer) => void, onEnd: () => void): void {
   const buf = Buffer.alloc(64 * 1024);
   const next = (): void => {
-    read(fd, buf, 0, buf.length, null, (err, n) => {
-      if (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
-          setTimeout(next, 10);
-          return;
-        }
-        onEnd();
-        return;
-      }
-      if (n === 0) {
-        onEnd();
-        return;
-      }
+    void fdRead(fd, buf).then((n) => {
+      if (n === -2) return void setTimeout(next, 10);
+      if (n <= 0) return onEnd();
       onData(Buffer.from(buf.subarray(0, n)));
       next();
     });
@@ -95,28 +84,26 @@ export class MasterWriter {
 
   write(data: Buffer): void {
     this.queue.push(data);
-    if (!this.busy) this.drain();
+    if (!this.busy) void this.drain();
   }
 
-  private drain(): void {
-    const data = this.queue.shift();
-    if (!data) {
-      this.busy = false;
-      return;
-    }
+  private async drain(): Promise<void> {
     this.busy = true;
-    const go = (off: number): void => {
-      if (off >= data.length) return this.drain();
-      write(this.fd, data, off, data.length - off, null, (err, n) => {
-        if (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') setTimeout(() => go(off), 10);
-          else this.queue = [];
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.busy = false;
-          return;
+    while (this.queue.length) {
+      let data = this.queue.shift()!;
+      while (data.length) {
+        const n = await fdWrite(this.fd, data);
+        if (n === -2) {
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
         }
-        go(off + n);
-      });
-    };
-    go(0);
+        if (n < 0) {
+          this.queue = [];
+          break;
+        }
+        data = data.subarray(n);
+      }
+    }
+    this.busy = false;
   }
 }

@@ -197,12 +197,9 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
     const argv = foregroundArgv(cfg, dir);
     diag(`exec ${cfg.runc.binary} ${argv.join(' ')}`);
     child = spawn(cfg.runc.binary, argv, { cwd: dir, stdio: [cfg.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    // By pid, not child.kill(): Deno would then report the signal as runc's exit. Our child: not recyclable before its exit.
     forward = (s) => {
-      try {
-        child?.kill(s as NodeJS.Signals);
-      } catch {
-        /* gone */
-      }
+      if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) signalProcess(child.pid, s);
     };
     child.stdin?.on('error', () => {});
     let exit: Exit | undefined;

@@ -10,7 +10,7 @@
  * itself; ctrx then forwards only what a terminal does not send.
  */
 import { spawn } from 'node:child_process';
-import { onSignals, signalNumber } from '../platform/index.js';
+import { onSignals, signalNumber, signalProcess } from '../platform/index.js';
 import { unavailable, internal } from '../errdefs.js';
 import type { StdioTarget } from '../runtime/runc/types.js';
 
@@ -60,12 +60,10 @@ export function runcForeground(
     child.stdin.on('error', () => {});
     if (o.input !== undefined) child.stdin.end(o.input);
   }
+  // By pid, not child.kill(): Deno then reports the signal as the exit even when runc exited with a code.
+  // The pid cannot be recycled before we have seen the exit (we are the parent).
   const offForward = onSignals(o.tty ? FORWARD_TTY : FORWARD_NO_TTY, (sig) => {
-    try {
-      child.kill(sig as NodeJS.Signals);
-    } catch {
-      /* gone */
-    }
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) signalProcess(child.pid, sig);
   });
   const offIgnore = o.tty ? onSignals(IGNORE_TTY, () => {}) : () => {};
   if (child.pid !== undefined) o.onSpawn?.(child.pid);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { deleteTask, inspectTask, killTask, listTasks, startTask, taskStatus, waitTask } from '../../../src/tasks/manager.js';
 import { readLogs } from '../../../src/tasks/logs.js';
 import { isCategory } from '../../../src/errdefs.js';
+import { selfExec } from '../../../src/platform/index.js';
 import { descendants, isAlive, listProcesses, procInfo } from '../../helpers/procs.js';
 import { mountsUnder } from '../../helpers/tmp.js';
 import { makeWorld, runcAvailable, sleep, until, type World } from './rig.js';
@@ -23,6 +24,8 @@ after(async () => {
 });
 
 const driverJs = path.join(path.dirname(fileURLToPath(import.meta.url)), 'driver.js');
+/** The driver under the runtime running the tests (node, or `deno run -A`). */
+const DRIVER = selfExec(driverJs);
 
 function taskDir(id: string): string {
   return path.join(w.state, 'ctrx', w.ns, id);
@@ -177,7 +180,7 @@ test('ctrx and its shim killed between create and start (tty: create + start)', 
   const marker = path.join(w.dir, 'in-start');
   const slow = fakeRunc('runc-slow-start', `case " $* " in *" start "*) echo $$ > ${marker}; exec sleep 60;; esac`);
   const id = 'halfway';
-  const driver = spawn(process.execPath, [driverJs, JSON.stringify({
+  const driver = spawn(DRIVER[0]!, [...DRIVER.slice(1), JSON.stringify({
     op: 'start', ns: w.ns, root: w.root, state: w.state, config: path.join(w.dir, 'missing.toml'),
     opts: { id, spec: w.spec(id, ['sh'], { tty: true }), runcOptions: { binary: slow } },
   })], { stdio: 'ignore' });
@@ -265,7 +268,7 @@ test('an id that exists is refused; containerd\'s tasks are listed as containerd
 
 test('closing the terminal (SIGHUP to the starter\'s process group) does not touch a detached task', { skip }, async () => {
   const id = 'hup';
-  const driver = spawn(process.execPath, [driverJs, JSON.stringify({
+  const driver = spawn(DRIVER[0]!, [...DRIVER.slice(1), JSON.stringify({
     op: 'start', ns: w.ns, root: w.root, state: w.state, config: path.join(w.dir, 'missing.toml'), hold: true,
     opts: { id, spec: w.spec(id, ['sleep', '60']) },
   })], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
@@ -288,7 +291,7 @@ test('closing the terminal (SIGHUP to the starter\'s process group) does not tou
 test('foreground: SIGTERM and SIGINT to ctrx reach the container; its status comes back', { skip }, async () => {
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     const id = `fg${sig.toLowerCase()}`;
-    const driver = spawn(process.execPath, [driverJs, JSON.stringify({
+    const driver = spawn(DRIVER[0]!, [...DRIVER.slice(1), JSON.stringify({
       op: 'run', ns: w.ns, root: w.root, state: w.state, config: path.join(w.dir, 'missing.toml'),
       opts: { id, spec: w.spec(id, ['sh', '-c', `trap 'echo got-${sig}; exit 42' ${sig.slice(3)}; echo ready; sleep 60 & wait`]) },
     })], { stdio: ['ignore', 'pipe', 'inherit'] });

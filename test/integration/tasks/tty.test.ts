@@ -9,6 +9,7 @@ import { deleteTask, startTask, taskStatus, waitTask } from '../../../src/tasks/
 import { attachTask } from '../../../src/tasks/attach.js';
 import { execExit, execInTask } from '../../../src/tasks/exec.js';
 import { readLogs } from '../../../src/tasks/logs.js';
+import { selfExec } from '../../../src/platform/index.js';
 import { makeWorld, runcAvailable, until, type World } from './rig.js';
 
 const skip = runcAvailable();
@@ -120,7 +121,7 @@ test('foreground tty in a real terminal (tmux): runc takes the terminal, keys re
   const sock = path.join(w.dir, 'tmux.sock');
   const t = (...a: string[]) => spawnSync('tmux', ['-S', sock, ...a], { encoding: 'utf8' });
   // tmux gives a detached pane its size a moment after starting its command: wait for it first.
-  const cmd = `until [ "$(stty size)" = "20 90" ]; do sleep 0.05; done; ${process.execPath} ${driverJs} @${req}; sleep 30`;
+  const cmd = `until [ "$(stty size)" = "20 90" ]; do sleep 0.05; done; ${selfExec(driverJs).join(' ')} @${req}; sleep 30`;
   assert.equal(t('new-session', '-d', '-s', 'fg', '-x', '90', '-y', '20', cmd).status, 0);
   try {
     await until(() => /^20 90\s*$/m.test(t('capture-pane', '-p', '-t', 'fg').stdout), 10_000, 'stty size in the pane').catch((e) => {

@@ -109,6 +109,7 @@ describe('bolt API', () => {
     } finally {
       db.close();
     }
+    if (!goSkip) assertGoCheck(file);
     category(() => db.view(() => 1), 'failed-precondition', /closed/);
     const ro = openDB(file, { readOnly: true });
     try {
@@ -292,7 +293,7 @@ describe('bolt API', () => {
   });
 
   it('refuses to use a bucket after deleting it', () => {
-    const { db } = fresh();
+    const { db, file } = fresh();
     try {
       db.update((tx) => {
         const b = tx.createBucket('b');
@@ -307,5 +308,6 @@ describe('bolt API', () => {
     } finally {
       db.close();
     }
+    if (!goSkip) assertGoCheck(file);
   });
 });

@@ -11,7 +11,10 @@ import { CtrxError } from '../../../src/errdefs.js';
 import { openDB } from '../../../src/bolt/index.js';
 import { grownSize } from '../../../src/bolt/file.js';
 import { decodeFreelist, decodeMeta, encodeFreelist, encodeMetaPage, freelistSize } from '../../../src/bolt/page.js';
+import { assertGoCheck, goSkipReason } from '../../helpers/bbolt.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
+
+const goSkip = goSkipReason();
 
 let dir = '';
 before(() => {
@@ -64,6 +67,7 @@ describe('bolt page codecs', () => {
     db.update((tx) => tx.createBucket('b').put('k', Buffer.alloc(100_000)));
     assert.equal(statSync(file).size, 131072);
     db.close();
+    if (!goSkip) assertGoCheck(file);
   });
 
   it('view() retries while writers commit under it, a bounded number of times', () => {
@@ -93,5 +97,6 @@ describe('bolt page codecs', () => {
       a.close();
       b.close();
     }
+    if (!goSkip) assertGoCheck(file);
   });
 });
