@@ -4,6 +4,12 @@ import { label } from './label.js';
 import { ls } from './ls.js';
 import { rm } from './rm.js';
 import { tag } from './tag.js';
+import { check } from './check.js';
+import { mount } from './mount.js';
+import { unmount } from './unmount.js';
+import { usage } from './usage.js';
+import { inspect } from './inspect.js';
+import { prune } from './prune.js';
 
 const g = 'images';
 export const images = group({
@@ -19,11 +25,11 @@ export const images = group({
     label,
     stub(g, 'import', 'Import images from an OCI or docker archive'),
     stub(g, 'export', 'Export images to an OCI archive'),
-    stub(g, 'check', 'Check that images are complete and unpacked'),
-    stub(g, 'mount', 'Mount an image to a directory'),
-    stub(g, 'unmount', 'Unmount an image mounted with images mount'),
-    stub(g, 'usage', 'Display the disk usage of an image'),
-    stub(g, 'inspect', 'Show the descriptor tree of an image'),
-    stub(g, 'prune', 'Remove unused images'),
+    check,
+    mount,
+    unmount,
+    usage,
+    inspect,
+    prune,
   ],
 });
