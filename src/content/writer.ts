@@ -8,7 +8,7 @@
  * `offset` tells the caller where to resume (HTTP Range). An ingest that does
  * not belong to this ref, or was started with another total, is restarted.
  *
- * Commit: fsync data, check size and digest, chmod 0444 and set the mtime,
+ * Commit: fdatasync data, check size and digest, chmod 0444 and set the mtime,
  * rename into blobs/ (under a per-digest lock, so of several writers holding
  * the same bytes exactly one renames), remove the ingest dir, fsync the blob
  * dir. Nothing is ever written under `blobs/` except by that rename. A wrong digest (or more
@@ -244,7 +244,8 @@ export class IngestWriter {
       }
       const fh = this.usable();
       try {
-        await fh.sync();
+        // fdatasync: the bytes and the size, which is what a blob needs to be durable.
+        await fh.datasync();
       } catch (e) {
         throw ioError(e, 'syncing ingest data', this.ref);
       }
@@ -308,7 +309,9 @@ export class IngestWriter {
     try {
       fsyncDir(dirname(target));
     } catch (e) {
-      throw ioError(e, 'syncing blob directory', this.ref);
+      // The blob is complete and verified in blobs/, only the rename's durability is in doubt.
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw internal(`blob ${got} is in place, but syncing its directory failed (${code})`, { subject: `ref ${JSON.stringify(this.ref)}`, cause: e });
     }
     return { digest: got, size, alreadyExists: false };
   }
@@ -347,7 +350,7 @@ export class IngestWriter {
     this.fh = undefined;
     try {
       if (fh) {
-        await fh.sync().catch(() => {});
+        await fh.datasync().catch(() => {});
         await fh.close().catch(() => {});
         if (stamp && !this.existing) writeTimestamp(ingestFiles(this.dir).updatedat, this._updatedAt);
       }

@@ -25,10 +25,15 @@ interface Outcome {
   outcome: 'committed' | 'exists' | 'in-use' | 'error';
   message?: string;
   digest?: string;
+  category?: string;
+  hint?: string;
+  at?: string;
 }
 
-function startChild(args: object): { pid: number; done: Promise<{ out: Outcome | undefined; signal: NodeJS.Signals | null }>; kill(): void } {
-  const child = spawn(process.execPath, [CHILD, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startChild(args: object, wrap: string[] = []): { pid: number; done: Promise<{ out: Outcome | undefined; signal: NodeJS.Signals | null }>; kill(): void } {
+  const deno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
+  const argv = [...wrap, process.execPath, ...(deno ? ['run', '-A', '--quiet'] : []), CHILD, JSON.stringify(args)];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b) => (stdout += b));
@@ -140,6 +145,46 @@ describe('content store across processes', () => {
     const cs = ContentStore.forRoot(root);
     assert.equal(verifyBlobs(cs), 1);
     assert.deepEqual(readdirSync(join(cs.contentRoot, 'ingest')), []);
+  });
+
+  // strace counts syscalls per thread: the data's fdatasync runs on a libuv worker, the directory's fsync on the main thread.
+  const strace = (inject: string) => ['strace', '-f', '-qq', '-o', '/dev/null', '-e', `trace=${inject.split(':')[0]}`, '-e', `inject=${inject}`];
+  const haveStrace = () => spawnSync('strace', ['-V']).status === 0;
+
+  test('EIO from fdatasync at commit (strace fault injection): clear error, ingest kept, resumable', async (t) => {
+    if (!haveStrace()) return t.skip('strace is not installed');
+    const root = makeTempDir('ctrx-content-eio-');
+    const size = 200_000;
+    const data = pattern(size, 13);
+    const dgst = digestOf(data);
+    const ref = 'default/1/eio';
+    const c = startChild({ root, ref, size, seed: 13, expected: dgst, chunk: 50_000, delayMs: 0 }, strace('fdatasync:error=EIO:when=1'));
+    const { out } = await c.done;
+    assert.equal(out?.outcome, 'error', JSON.stringify(out));
+    assert.equal(out?.at, 'commit');
+    assert.equal(out?.category, 'internal');
+    assert.match(out?.message ?? '', /syncing ingest data: I\/O error/);
+    assert.match(out?.hint ?? '', /ingest is kept/);
+    const cs = ContentStore.forRoot(root);
+    assert.equal([...cs.walk()].length, 0, 'nothing under blobs/');
+    const w = await cs.writer(ref, { total: size, expected: dgst });
+    assert.equal(w.offset, size, 'all data is still in the ingest');
+    assert.equal((await w.commit(size, dgst)).digest, dgst);
+    assert.equal(verifyBlobs(cs), 1);
+  });
+
+  test('EIO from the blob directory fsync after the rename: reported as such, the blob is complete', async (t) => {
+    if (!haveStrace()) return t.skip('strace is not installed');
+    const root = makeTempDir('ctrx-content-eio-dir-');
+    const size = 100_000;
+    const dgst = digestOf(pattern(size, 14));
+    // main-thread fsyncs: `ref` (1), `total` (2), the blob directory (3).
+    const c = startChild({ root, ref: 'default/1/eio-dir', size, seed: 14, expected: dgst, chunk: 50_000, delayMs: 0 }, strace('fsync:error=EIO:when=3'));
+    const { out } = await c.done;
+    assert.equal(out?.outcome, 'error', JSON.stringify(out));
+    assert.match(out?.message ?? '', new RegExp(`blob ${dgst} is in place, but syncing its directory failed \\(EIO\\)`));
+    assert.equal(out?.hint, undefined, 'no claim that an ingest was kept');
+    assert.equal(verifyBlobs(ContentStore.forRoot(root)), 1);
   });
 
   test('disk full: clear error, ingest kept, nothing under blobs/; more space → resume and commit', async (t) => {

@@ -53,8 +53,13 @@ async function main(): Promise<void> {
     await w.write(data.subarray(off, Math.min(a.size, off + a.chunk)));
     if (a.delayMs) await sleep(a.delayMs);
   }
-  const r = await w.commit(a.size, a.expected);
-  console.log(JSON.stringify({ outcome: r.alreadyExists ? 'exists' : 'committed', at: 'commit', ...r }));
+  try {
+    const r = await w.commit(a.size, a.expected);
+    console.log(JSON.stringify({ outcome: r.alreadyExists ? 'exists' : 'committed', at: 'commit', ...r }));
+  } catch (e) {
+    const c = e instanceof CtrxError ? e : undefined;
+    console.log(JSON.stringify({ outcome: 'error', at: 'commit', category: c?.category, message: String((e as Error).message), hint: c?.hint }));
+  }
 }
 
 if (process.argv[2]) {
