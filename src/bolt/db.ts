@@ -189,10 +189,9 @@ export function openDB(path: string, opts: OpenOptions = {}): DB {
   }
   const file = new DBFile(fd, path);
   try {
-    if (file.size() === 0) {
-      if (!opts.create || readOnly) throw failedPrecondition('database file is empty', { subject: path });
-      initialize(file, pageSize);
-    }
+    const creating = opts.create === true && !readOnly;
+    if (creating && unborn(file, pageSize)) initialize(file, pageSize);
+    else if (file.size() === 0) throw failedPrecondition('database file is empty', { subject: path });
     file.detectPageSize();
     file.readMetas();
     return new DBImpl(file, readOnly);
@@ -200,6 +199,20 @@ export function openDB(path: string, opts: OpenOptions = {}): DB {
     file.close();
     throw e instanceof CtrxError ? e : fromSystemError(e, path);
   }
+}
+
+/**
+ * Empty, or an initialization that was cut short: no more than four pages
+ * and both meta pages still zero. initialize() writes the meta pages last,
+ * so a creator killed part-way leaves exactly this, and the next create
+ * finishes the job instead of finding a file it cannot open.
+ */
+function unborn(file: DBFile, pageSize: number): boolean {
+  const size = file.size();
+  if (size === 0) return true;
+  // A file that ever had a commit has grown past its first four pages.
+  if (size > 4 * pageSize) return false;
+  return file.readAt(0, Math.min(size, 2 * pageSize)).every((b) => b === 0);
 }
 
 /** Write the initial layout under the write lock, unless another process got there first. */
@@ -214,8 +227,14 @@ function initialize(file: DBFile, pageSize: number): void {
     sleepMs(20);
   }
   try {
-    if (file.size() !== 0) return;
-    file.writeAt(initialFile(pageSize), 0);
+    if (!unborn(file, pageSize)) return;
+    // Freelist and root leaf first, metas last (each a single-page write): a kill
+    // at any point leaves either a usable file or one unborn() recognizes.
+    const init = initialFile(pageSize);
+    file.writeAt(init.subarray(2 * pageSize), 2 * pageSize);
+    file.sync();
+    file.writeAt(init.subarray(pageSize, 2 * pageSize), pageSize);
+    file.writeAt(init.subarray(0, pageSize), 0);
     file.sync();
   } finally {
     flock(file.fd, LOCK_UN);

@@ -116,6 +116,33 @@ describe('bolt damaged files', () => {
     if (!goSkip) assertGoCheck(file);
   });
 
+  it('create finishes an initialization that was cut short, at every point', () => {
+    const ref = join(dir, 'init-ref.db');
+    openDB(ref, { create: true }).close();
+    const full = readFileSync(ref);
+    // What a killed creator can leave: the file, then pages 2-3, then meta 1, then meta 0.
+    const states = [
+      Buffer.alloc(0),
+      Buffer.concat([Buffer.alloc(2 * PS), full.subarray(2 * PS, 3 * PS)]),
+      Buffer.concat([Buffer.alloc(2 * PS), full.subarray(2 * PS)]),
+      Buffer.concat([Buffer.alloc(PS), full.subarray(PS)]),
+    ];
+    for (const [i, st] of states.entries()) {
+      const file = join(dir, `init-${i}.db`);
+      writeFileSync(file, st);
+      if (i < 3) assert.throws(() => openDB(file), (e: unknown) => isCtrx(e, 'failed-precondition'), `state ${i} without create`);
+      const db = openDB(file, { create: true });
+      db.update((tx) => tx.createBucket('b').put('a', '1'));
+      db.close();
+      if (!goSkip) assertGoCheck(file, `init state ${i}`);
+    }
+    // A small file whose metas were wiped after it held data is not "unborn": create must not reinitialize it.
+    const used = join(dir, 'used.db');
+    twoCommits(used);
+    patch(used, 0, Buffer.alloc(2 * PS));
+    assert.throws(() => openDB(used, { create: true }), (e: unknown) => isCtrx(e, 'failed-precondition'));
+  });
+
   it('two bad metas, foreign and empty files give a clear CtrxError', () => {
     const file = join(dir, 'both.db');
     twoCommits(file);
