@@ -6,6 +6,10 @@ import { ls } from './ls.js';
 import { rm } from './rm.js';
 import { tree } from './tree.js';
 import { usage } from './usage.js';
+import { prepare } from './prepare.js';
+import { view } from './view.js';
+import { commit } from './commit.js';
+import { mounts } from './mounts.js';
 
 const g = 'snapshots';
 export const snapshots = group({
@@ -19,10 +23,10 @@ export const snapshots = group({
     label,
     rm,
     usage,
-    stub(g, 'prepare', 'Prepare an active snapshot'),
-    stub(g, 'view', 'Create a read-only snapshot from a committed snapshot'),
-    stub(g, 'commit', 'Commit an active snapshot into the provided name'),
-    stub(g, 'mounts', 'Mount instructions of a snapshot', { aliases: ['m', 'mount'] }),
+    prepare,
+    view,
+    commit,
+    mounts,
     stub(g, 'diff', 'Get the diff of two snapshots'),
   ],
 });
