@@ -89,8 +89,18 @@ export class JsonLogWriter {
     this.fd = openSync(file, 'a', 0o640);
   }
 
+  /** Bytes that could not be written (disk full, I/O error): the task must not die because its log cannot grow. */
+  dropped = 0;
+  onDrop: (err: Error) => void = () => {};
+
   private record(stream: Stream, text: string): void {
-    writeSync(this.fd, JSON.stringify({ log: text, stream, time: rfc3339Nano() }) + '\n');
+    const line = JSON.stringify({ log: text, stream, time: rfc3339Nano() }) + '\n';
+    try {
+      writeSync(this.fd, line);
+    } catch (e) {
+      if (this.dropped === 0) this.onDrop(e as Error);
+      this.dropped += line.length;
+    }
   }
 
   write(stream: Stream, chunk: Buffer): void {

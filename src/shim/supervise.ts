@@ -151,6 +151,7 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
 
   mkdirSync(path.dirname(cfg.attachSocket), { recursive: true, mode: 0o700 });
   const log = new JsonLogWriter(cfg.logPath);
+  log.onDrop = (e) => diag(`log write failed, dropping output until it works again: ${e.message}`);
   let started = false;
   let preStderr: Buffer[] = [];
   let preStderrSize = 0;

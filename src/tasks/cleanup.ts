@@ -60,19 +60,34 @@ export function removeTree(dir: string): void {
     unlinkSync(dir);
     return;
   }
+  // Another ctrx may be removing the same dir: what is already gone is fine.
+  const gone = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  };
   const walk = (p: string): void => {
-    for (const name of readdirSync(p)) {
+    let names: string[] = [];
+    gone(() => (names = readdirSync(p)));
+    for (const name of names) {
       const c = path.join(p, name);
-      const st = lstatSync(c);
+      let st;
+      try {
+        st = lstatSync(c);
+      } catch {
+        continue;
+      }
       if (st.isDirectory()) {
         if (st.dev !== top.dev) throw failedPrecondition(`refusing to remove across a mount point at ${c}`, { subject: dir });
         walk(c);
-        rmdirSync(c);
+        gone(() => rmdirSync(c));
       } else {
-        unlinkSync(c);
+        gone(() => unlinkSync(c));
       }
     }
   };
   walk(dir);
-  rmdirSync(dir);
+  gone(() => rmdirSync(dir));
 }

@@ -158,8 +158,14 @@ export async function listTasks(ctx: OpContext, o: { runcOptions?: RuncTaskOptio
   const byId = new Map(states.map((s) => [s.id, s]));
   const ids = new Set([...taskDirIds(namespaceDir(ctx.state, ctx.namespace)), ...byId.keys()]);
   const out: TaskInfo[] = [];
+  const listed = runcSettings(ctx, o.runcOptions);
   for (const id of [...ids].sort()) {
-    const t = deriveTask(id, ctx.namespace, readProcFiles(path.join(namespaceDir(ctx.state, ctx.namespace), id)), byId.get(id));
+    const files = readProcFiles(path.join(namespaceDir(ctx.state, ctx.namespace), id));
+    let state = byId.get(id);
+    // A task started with another runc root or binary is not in this listing: ask its own runc.
+    const own = files?.proc?.runc;
+    if (own && (own.root !== listed.root || own.binary !== listed.binary)) state = await runcStateOf(runcClient(ctx, own), id).catch(() => undefined);
+    const t = deriveTask(id, ctx.namespace, files, state);
     if (t) out.push(t);
   }
   return out;

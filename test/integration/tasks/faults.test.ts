@@ -308,3 +308,21 @@ test('foreground: SIGTERM and SIGINT to ctrx reach the container; its status com
     assertNothingLeft(id);
   }
 });
+
+test('a full disk under the log: output is dropped, the task lives on, its exit is still recorded', { skip }, async () => {
+  const small = path.join(w.dir, 'small');
+  mkdirSync(small);
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]).status, 0);
+  try {
+    const id = 'diskfull';
+    const logPath = path.join(small, 'task.log');
+    await startTask(w.ctx, { id, io: { logPath }, spec: w.spec(id, ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); done; exit 5']) });
+    const exit = await waitTask(w.ctx, id);
+    assert.equal(exit.status, 5, 'the task ran to its end although its log could not grow');
+    assert.match(readFileSync(path.join(taskDir(id), 'shim.log'), 'utf8'), /log write failed.*ENOSPC|log write failed.*no space/i);
+    await deleteTask(w.ctx, id);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+  assertNothingLeft('diskfull');
+});

@@ -112,6 +112,10 @@ test('exec, ps, pause/resume, metrics, stop', { skip }, async () => {
   assert.equal(named.execId, 'e1');
   assert.equal(named.exit?.status, 0);
 
+  // No fd of the shim or of ctrx leaks into the container: pid 1 has its stdio and nothing else.
+  const fds = await execInTask(w.ctx, id, { args: ['ls', '/proc/1/fd'], stdio: { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' } });
+  assert.equal(fds.stdout!.toString(), '0\n1\n2\n');
+
   const ps = await taskProcesses(w.ctx, id);
   assert.ok(ps.some((p) => p.pid === info.pid && /sleep/.test(p.command)), JSON.stringify(ps));
 
