@@ -4,6 +4,9 @@ import { label } from './label.js';
 import { ls } from './ls.js';
 import { prune } from './prune.js';
 import { rm } from './rm.js';
+import { get } from './get.js';
+import { active } from './active.js';
+import { ingest } from './ingest.js';
 
 const g = 'content';
 export const content = group({
@@ -14,9 +17,9 @@ export const content = group({
     rm,
     label,
     prune,
-    stub(g, 'get', 'Get the data for an object'),
+    get,
     stub(g, 'fetch', 'Fetch all content for an image into containerd'),
-    stub(g, 'ingest', 'Accept content into the store'),
-    stub(g, 'active', 'Display active transfers'),
+    ingest,
+    active,
   ],
 });

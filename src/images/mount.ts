@@ -8,11 +8,12 @@
  * deletes the lease and the snapshot and collects garbage as containerd
  * would after the deletion.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { OpContext } from '../context.js';
-import { CtrxError, failedPrecondition, invalidArgument, notFound, unavailable } from '../errdefs.js';
-import { lockHolder, metaDbPath, viewMeta, writeWith } from '../metadata/db.js';
+import { CtrxError, failedPrecondition, invalidArgument, notFound } from '../errdefs.js';
+import { viewMeta, writeWith } from '../metadata/db.js';
+import { assertWritable } from '../metadata/writable.js';
 import { addLeaseResource, createLease, deleteLease, expireLabel, LABELS } from '../metadata/leases.js';
 import { removeSnapshotRecord } from '../metadata/snapshots.js';
 import { path as bucketPath } from '../metadata/buckets.js';
@@ -44,17 +45,6 @@ export interface MountImageResult {
   mounts: Mount[];
   /** False when a snapshot keyed by the target already existed and was mounted again. */
   created: boolean;
-}
-
-/** Refuse before touching anything when meta.db is locked (containerd runs). */
-export function assertWritable(ctx: Pick<OpContext, 'root'>): void {
-  const file = metaDbPath(ctx.root);
-  if (!existsSync(file)) return;
-  const who = lockHolder(file);
-  if (!who.pid) return;
-  const holder = `${who.name || 'process'} (pid ${who.pid})`;
-  const daemon = !who.name || /containerd/.test(who.name);
-  throw unavailable(`locked by ${holder}: ctrx cannot write while ${daemon ? 'the daemon' : 'it'} runs; ${daemon ? 'stop it or use ctr' : 'try again when it is done'}`, { subject: 'meta.db' });
 }
 
 function checkTarget(target: string): string {
