@@ -278,11 +278,7 @@ export class TarFramer {
     }
     let ustarName = cstr(b, 0, 100);
     if (ustar && b[345] !== 0) ustarName = Buffer.concat([cstr(b, 345, 155), Buffer.from('/'), ustarName]);
-    // tar-stream (like old tars) reads a regular entry whose name ends in '/' as a directory.
-    const asDir = tf === '5' || (tf === '0' && ustarName.length > 0 && ustarName[ustarName.length - 1] === 0x2f);
-    const headerOnly = HEADER_ONLY.has(tf) || asDir;
-    if (headerOnly && !asDir && dataSize > 0) throw invalid(`a ${describeType(tf)} entry carries ${dataSize} bytes of data`, offset);
-    if (asDir && tf === '0' && dataSize > 0) throw invalid('a regular entry named like a directory carries data', offset);
+    if (HEADER_ONLY.has(tf) && tf !== '5' && dataSize > 0) throw invalid(`a ${describeType(tf)} entry carries ${dataSize} bytes of data`, offset);
 
     const num = (start: number, len: number, what: string): bigint => {
       const v = parseNumeric(b.subarray(start, start + len));
@@ -311,12 +307,21 @@ export class TarFramer {
     }
     const name = this.gnuName ?? pax.get('path') ?? ustarName;
     const linkname = this.gnuLink ?? pax.get('linkpath') ?? cstr(b, 157, 100);
+    const slash = (n: Buffer) => n.length > 0 && n[n.length - 1] === 0x2f;
+    // tar-stream takes a '0' or NUL entry whose ustar name ends in '/' for a directory; Go takes only a
+    // NUL entry whose final (PAX / GNU) name ends in '/' for one. Either reads no data for its directory,
+    // so such an entry with data would be read two ways: refused.
+    const streamDir = tf === '0' && slash(ustarName);
+    const goDir = b[156] === 0 && slash(name);
+    if ((streamDir || goDir) && dataSize > 0) throw invalid('a regular entry named like a directory carries data', offset);
+    const isDir = tf === '5' || goDir;
+    const headerOnly = HEADER_ONLY.has(tf) || streamDir || goDir;
     this.pendingPax = undefined;
     this.gnuName = undefined;
     this.gnuLink = undefined;
     this.entries.push({
       offset,
-      typeflag: asDir ? '5' : tf,
+      typeflag: isDir ? '5' : tf,
       name: Buffer.from(name),
       linkname: Buffer.from(linkname),
       mode,

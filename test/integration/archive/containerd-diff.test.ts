@@ -93,6 +93,10 @@ async function edgeImage(): Promise<Image> {
     rawEntry({ name: 'files/nsmtime' }, 'ns'),
     rawEntry({ name: '././@LongLink', typeflag: 'L', format: 'gnu' }, 'gnu/' + 'g'.repeat(150) + '\0'),
     rawEntry({ name: 'gnu-short' }, 'gnu'),
+    rawEntry({ name: 'legacy-file/', typeflag: '0' }),
+    rawEntry({ name: 'legacy-dir/', typeflag: '\0', mode: 0o700 }),
+    paxEntry([['path', 'legacy-pax-dir/']]),
+    rawEntry({ name: 'legacy-pax', typeflag: '\0', mode: 0o750 }),
     END,
     Buffer.from('trailing data after the end of the archive'),
   ]);
@@ -187,6 +191,7 @@ describe('applyLayer against containerd 1.6', { skip }, () => {
     const nsmtime = spawnSync('stat', ['-c', '%.9Y', join(work, 'edge', '0', 'fs', 'files', 'nsmtime')], { encoding: 'utf8' }).stdout.trim();
     assert.equal(nsmtime, '1700000000.123456789');
     assert.equal(l0!.get('devnull')?.type, 'char');
+    assert.deepEqual(['legacy-file', 'legacy-dir', 'legacy-pax-dir'].map((k) => l0!.get(k)?.type), ['file', 'dir', 'dir']);
     assert.equal(l1!.get('lnk')?.type, 'dir', 'a file below a lower symlink makes a real dir in the upper, as containerd does');
     assert.equal(l1!.get('lowerdir')?.mode, 0o750, 'an implicit parent copies the lower dir');
     assert.equal(l1!.get('lowerdir')?.uid, 1000);
