@@ -81,6 +81,11 @@ function rootsPlus(extra: string[]): string[] {
 }
 
 const stalls = new WeakSet<object>();
+const stale = new WeakSet<object>();
+/** Whether a request failed because a reused keep-alive connection had been closed by the server. */
+export function isStaleConnection(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && stale.has(e);
+}
 function markStall(e: CtrxError): CtrxError {
   stalls.add(e);
   return e;
@@ -106,7 +111,9 @@ class Watchdog {
   }
   kick(): void {
     if (this.timer) clearTimeout(this.timer);
+    // Unref'd: an open socket keeps the process alive while it matters; a forgotten timer must not.
     if (this.ms > 0) this.timer = setTimeout(this.fire, this.ms);
+    (this.timer as { unref?: () => void } | undefined)?.unref?.();
   }
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -122,7 +129,7 @@ export function networkError(err: unknown, url: URL, phase: string): CtrxError {
   const e = err as NodeJS.ErrnoException & { reason?: string };
   const code = e?.code ?? '';
   const where = { subject: safeUrl(url), cause: err };
-  if (code === 'ECONNREFUSED') return unavailable(`connection refused${phase ? ` (${phase})` : ''}`, where);
+  if (code === 'ECONNREFUSED') return unavailable('connection refused', where);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return unavailable(`host ${url.hostname} not found`, where);
   if (code === 'ETIMEDOUT' || code === 'ENETUNREACH' || code === 'EHOSTUNREACH') return unavailable(`cannot reach ${url.host} (${code})`, where);
   if (TLS_CODES.test(code) || /certificate|self.signed|wrong version number|ssl/i.test(e?.message ?? '')) {
@@ -206,7 +213,12 @@ export function send(opts: SendOptions): Promise<HttpResponse> {
       if (e === stalled) reject(stall());
       else if (err?.code === 'ECTRXREFUSED') reject(unavailable(err.message, { subject: safeUrl(url) }));
       else if (err?.code === 'ABORT_ERR') reject(unavailable('cancelled', { subject: safeUrl(url) }));
-      else reject(networkError(e, url, 'before a response'));
+      else {
+        const ne = networkError(e, url, 'before a response');
+        // A keep-alive connection the server closed meanwhile: worth one immediate retry.
+        if (req.reusedSocket && (err?.code === 'ECONNRESET' || err?.code === 'EPIPE')) stale.add(ne);
+        reject(ne);
+      }
     };
     req.on('error', fail);
 
@@ -351,8 +363,12 @@ function makeResponse(
     },
     discard: () => {
       consumed = true;
-      if (res.complete) return;
-      // A small body is drained so the connection can be reused; anything else is cut.
+      if (res.complete) {
+        bodyDog.stop();
+        res.resume();
+        return;
+      }
+      // A small body is drained (still under the watchdog) so the connection can be reused; anything else is cut.
       const n = Number(header('content-length') ?? 'NaN');
       if (Number.isFinite(n) && n <= 65536) {
         res.resume();

@@ -8,7 +8,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { unavailable, CtrxError } from '../../errdefs.js';
-import { send, type HttpResponse } from './http.js';
+import { isStaleConnection, send, type HttpResponse } from './http.js';
 import { addressRefusal, classifyIp, hostnameOf, isLoopbackHost, targetRefusal, type AddressClass } from './netpolicy.js';
 import { redact, safeUrl } from './redact.js';
 import type { DebugFn, Limits, TlsConfig } from './types.js';
@@ -90,11 +90,17 @@ function resetBeforeResponse(e: unknown): boolean {
 async function sendRetrying(o: RequestOptions, url: URL, method: string, headers: Record<string, string | string[]>, body: RequestOptions['body'], guard: ((a: string) => string | undefined) | undefined): Promise<HttpResponse> {
   const replayable = body === undefined || body instanceof Uint8Array;
   const { limits } = o;
+  let staleRetried = false;
   for (let attempt = 0; ; attempt++) {
     let res: HttpResponse;
     try {
       res = await send({ method, url, headers, body, contentLength: o.contentLength, tls: o.tls, idleTimeoutMs: limits.idleTimeoutMs, addressGuard: guard, signal: o.signal });
     } catch (e) {
+      if (replayable && !staleRetried && isStaleConnection(e)) {
+        staleRetried = true;
+        attempt--;
+        continue;
+      }
       if (attempt < limits.retries && replayable && resetBeforeResponse(e)) {
         const delay = Math.min(limits.retryBaseDelayMs * 2 ** attempt, limits.maxRetryDelayMs);
         o.onDebug?.(`${method} ${safeUrl(url)}: connection reset, retry ${attempt + 1}/${limits.retries} in ${delay}ms`);
