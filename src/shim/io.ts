@@ -12,25 +12,30 @@
  * strictly increasing within one shim.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { FRAME, FrameDecoder, encodeFrame } from './protocol.js';
 
-/** Write a file so readers see the old content or the whole new one, never a torn one. */
-export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+/**
+ * Write a file so readers see the old content or the whole new one, never a
+ * torn one (tmp + rename). No fsync unless `durable`: task state lives
+ * under `state`, which a reboot wipes anyway (on containerd hosts a tmpfs),
+ * and an fsync on a busy disk costs more than the whole start.
+ */
+export function writeFileAtomic(file: string, data: string, mode = 0o644, durable = false): void {
   const tmp = `${file}.tmp-${Math.random().toString(36).slice(2, 10)}`;
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, file);
 }
 
-export function writeJsonAtomic(file: string, value: unknown, mode = 0o644): void {
-  writeFileAtomic(file, JSON.stringify(value) + '\n', mode);
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o644, durable = false): void {
+  writeFileAtomic(file, JSON.stringify(value) + '\n', mode, durable);
 }
 
 /** Parsed JSON of a file, or undefined when it is missing or not (yet) valid JSON. */
@@ -158,8 +163,9 @@ export class AttachServer {
   private constructor(
     readonly socketPath: string,
     handlers: AttachHandlers,
+    netModule: typeof net,
   ) {
-    this.server = net.createServer((sock) => {
+    this.server = netModule.createServer((sock) => {
       this.clients.add(sock);
       const dec = new FrameDecoder();
       sock.on('data', (chunk: Buffer) => {
@@ -181,9 +187,11 @@ export class AttachServer {
     });
   }
 
+  /** node:net is loaded here, not at startup: the shim starts runc first and listens meanwhile. */
   static async listen(socketPath: string, handlers: AttachHandlers): Promise<AttachServer> {
+    const netModule = (await import('node:net')).default;
     unlinkQuiet(socketPath);
-    const s = new AttachServer(socketPath, handlers);
+    const s = new AttachServer(socketPath, handlers, netModule);
     await new Promise<void>((resolve, reject) => {
       s.server.once('error', reject);
       s.server.listen(socketPath, () => {

@@ -15,10 +15,10 @@
  *   <root>/ctrx/<ns>/<id>/task.log     the output log; under root so it survives a reboot-wiped state
  *
  * runc's own root is `<state>/runc/<ns>` (containerd's layout), so `runc list`
- * and containerd's tasks are visible both ways.
+ * and containerd's tasks are visible both ways. The paths are computed by
+ * the manager (src/tasks/paths.ts): the shim reads them from proc.json and
+ * loads nothing it does not need (node:crypto among them).
  */
-import { createHash } from 'node:crypto';
-import path from 'node:path';
 
 export const PROC_FILE = 'proc.json';
 export const SHIM_FILE = 'shim.json';
@@ -84,49 +84,6 @@ export interface ExitRecord {
   unknown?: boolean;
 }
 
-export interface TaskPaths {
-  dir: string;
-  attachSocket: string;
-  consoleSocket: string;
-  socketDir: string;
-  logPath: string;
-}
-
-function shortHash(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 20);
-}
-
-export function namespaceDir(state: string, namespace: string): string {
-  return path.join(state, 'ctrx', namespace);
-}
-
-export function socketDir(state: string): string {
-  // Not a valid namespace name (those start with an alphanumeric), so it never collides with one.
-  return path.join(state, 'ctrx', '_s');
-}
-
-export function taskPaths(state: string, root: string, namespace: string, id: string): TaskPaths {
-  const h = shortHash(`${namespace}/${id}`);
-  const sd = socketDir(state);
-  return {
-    dir: path.join(namespaceDir(state, namespace), id),
-    socketDir: sd,
-    attachSocket: path.join(sd, `${h}.a`),
-    consoleSocket: path.join(sd, `${h}.c`),
-    logPath: path.join(root, 'ctrx', namespace, id, LOG_NAME),
-  };
-}
-
-export function execPaths(task: TaskPaths, namespace: string, id: string, execId: string): TaskPaths {
-  const h = shortHash(`${namespace}/${id}/${execId}`);
-  return {
-    dir: path.join(task.dir, EXECS_DIR, execId),
-    socketDir: task.socketDir,
-    attachSocket: path.join(task.socketDir, `${h}.a`),
-    consoleSocket: path.join(task.socketDir, `${h}.c`),
-    logPath: task.logPath,
-  };
-}
 
 /** runc reports a process killed by signal N as status 128+N. */
 export function exitRecord(status: number, signalName: (n: number) => string | undefined, unknown = false): ExitRecord {

@@ -159,7 +159,9 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
   let master: MasterWriter | undefined;
   let child: ChildProcess | undefined;
 
-  const attach = await AttachServer.listen(cfg.attachSocket, {
+  // Listening happens while runc starts; output before that only goes to the log (nobody can be attached yet).
+  let attach: AttachServer | undefined;
+  const attachReady = AttachServer.listen(cfg.attachSocket, {
     onInput: (d) => {
       if (master) master.write(d);
       else if (child?.stdin && !child.stdin.destroyed) child.stdin.write(d);
@@ -168,10 +170,10 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
       if (masterFd !== undefined) setWinsize(masterFd, rows, cols);
     },
     onCloseStdin: () => child?.stdin?.end(),
-  });
+  }).then((a) => (attach = a));
   const sink = (stream: Stream, b: Buffer): void => {
     log.write(stream, b);
-    attach.send(stream === 'stdout' ? FRAME.STDOUT : FRAME.STDERR, b);
+    attach?.send(stream === 'stdout' ? FRAME.STDOUT : FRAME.STDERR, b);
   };
   const pidFile = path.join(dir, PID_FILE);
 
@@ -179,11 +181,13 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
     diag(`start failed: ${error}`);
     writeJsonAtomic(path.join(dir, START_FILE), { ok: false, error } satisfies StartRecord);
     log.close();
-    await attach.close();
+    await (await attachReady).close();
     if (masterFd !== undefined) closeFd(masterFd);
     return 1;
   };
-  const begin = (pid: number): void => {
+  // Attach must work as soon as ctrx reports the start: the socket listens before start.json says so.
+  const begin = async (pid: number): Promise<void> => {
+    await attachReady;
     started = true;
     for (const b of preStderr) sink('stderr', b);
     preStderr = [];
@@ -243,7 +247,7 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
       const stderr = Buffer.concat(preStderr).toString('utf8');
       return fail(failure(cfg, dir, { code: exit?.code ?? null, signal: exit?.signal ?? null, stderr, error: spawnError }));
     }
-    begin(pid);
+    await begin(pid);
     await closed;
     const e = exit ?? { code: null, signal: null };
     status = e.code ?? 128 + (e.signal ? signalNumber(e.signal) ?? 0 : 0);
@@ -281,7 +285,7 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
       }
     }
     forward = (s) => signalProcess(pid, s);
-    begin(pid);
+    await begin(pid);
     status = await reap(pid, diag);
     if (cfg.kind === 'init') {
       // The exit status is ours; keep runc's root free of stopped containers, as `runc run` does.
@@ -295,7 +299,7 @@ export async function supervise(dir: string, diag: (line: string) => void): Prom
   log.close();
   writeJsonAtomic(path.join(dir, EXIT_FILE), rec);
   diag(`exited status ${status}`);
-  await attach.close(rec);
+  await (await attachReady).close(rec);
   if (masterFd !== undefined) closeFd(masterFd);
   return status;
 }

@@ -8,7 +8,8 @@ import net from 'node:net';
 import type { OpContext } from '../context.js';
 import { failedPrecondition, unavailable } from '../errdefs.js';
 import { FRAME, FrameDecoder, encodeFrame, resizeFrame } from '../shim/protocol.js';
-import { execPaths, type ExitRecord } from '../shim/layout.js';
+import type { ExitRecord } from '../shim/layout.js';
+import { execPaths } from './paths.js';
 import { paths, taskStatus } from './manager.js';
 import { readProcFiles, supervisorAlive } from './state.js';
 

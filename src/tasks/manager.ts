@@ -20,9 +20,9 @@ import type { RuncState } from '../runtime/runc/types.js';
 import { readJson, unlinkQuiet, writeFileAtomic, writeJsonAtomic } from '../shim/io.js';
 import {
   EXIT_FILE, EXECS_DIR, MAX_SOCKET_PATH, PID_FILE, PROC_FILE, RUNC_LOG, SHIM_FILE, START_FILE,
-  execPaths, exitRecord, namespaceDir, socketDir, taskPaths,
-  type ExitRecord, type ProcConfig, type RuncSettings, type StartRecord, type SupervisorRecord, type TaskPaths,
+  exitRecord, type ExitRecord, type ProcConfig, type RuncSettings, type StartRecord, type SupervisorRecord,
 } from '../shim/layout.js';
+import { execPaths, namespaceDir, taskPaths, type TaskPaths } from './paths.js';
 import { runcLogError } from '../shim/supervise.js';
 import { removeTree } from './cleanup.js';
 import { runcForeground, type ForegroundStdio } from './foreground.js';

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { JsonLogWriter, readJson, rfc3339Nano, writeJsonAtomic } from '../../../src/shim/io.js';
 import { FRAME, FrameDecoder, MAX_FRAME, encodeFrame, resizeFrame } from '../../../src/shim/protocol.js';
-import { exitRecord, taskPaths, MAX_SOCKET_PATH } from '../../../src/shim/layout.js';
+import { exitRecord, MAX_SOCKET_PATH } from '../../../src/shim/layout.js';
+import { taskPaths } from '../../../src/tasks/paths.js';
 import { signalName } from '../../../src/platform/index.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ctrx-shimio-'));
