@@ -77,8 +77,9 @@ function parseJSON<T>(b: Buffer, d: Descriptor): T {
 /** images.validateMediaType: the document's shape must agree with the descriptor's media type. */
 function validateMediaType(doc: Record<string, unknown>, mt: string, d: Descriptor): void {
   const subject = `content digest ${d.digest}`;
-  if (Array.isArray(doc['fsLayers']) && doc['fsLayers'].length) throw invalidArgument('media-type: schema 1 not supported', { subject });
-  const has = (k: string) => doc[k] !== undefined && doc[k] !== null && !(Array.isArray(doc[k]) && (doc[k] as unknown[]).length === 0);
+  // Go decodes these into json.RawMessage: any value, even [] or null, counts as present
+  const has = (k: string) => Object.hasOwn(doc, k);
+  if (has('fsLayers')) throw invalidArgument('media-type: schema 1 not supported', { subject });
   if (isManifestType(mt) && (has('manifests') || isIndexType(String(doc['mediaType'] ?? '')))) {
     throw invalidArgument(`media-type: expected manifest but found index (${mt})`, { subject });
   }
