@@ -17,9 +17,9 @@
  * - Without a hosts directory for the registry: `registry.mirrors."<host>"`
  *   (or `"*"`) endpoints with pull and resolve, then the registry itself.
  * - The registry itself: docker.io → https://registry-1.docker.io; plain
- *   HTTP for loopback hosts (localhost, 127.0.0.0/8, ::1) and with
- *   `--plain-http`, HTTPS otherwise. A URL without a scheme in hosts.toml
- *   follows the same rule.
+ *   HTTP for loopback hosts (localhost, 127.0.0.0/8, ::1) unless a CA is
+ *   given with --tlscacert, and with `--plain-http`; HTTPS otherwise. A URL
+ *   without a scheme in hosts.toml follows the same rule.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -69,15 +69,18 @@ export function findHostDirectory(roots: string[], host: string): string | undef
   return undefined;
 }
 
-function defaultScheme(host: string, plainHttp: boolean | undefined): 'http' | 'https' {
-  return plainHttp || isLoopbackHost(host) ? 'http' : 'https';
+/** Plain HTTP when asked, or for a loopback host unless a CA was given (a CA only makes sense with TLS). */
+function defaultScheme(host: string, cfg: HostsConfig): 'http' | 'https' {
+  if (cfg.plainHttp) return 'http';
+  if (isLoopbackHost(host)) return cfg.tls?.ca?.length ? 'https' : 'http';
+  return 'https';
 }
 
 /** The registry's own endpoint, with every capability. */
 export function upstreamEndpoint(registry: string, cfg: HostsConfig, extra: Partial<Endpoint> = {}): Endpoint {
   const docker = registry === 'docker.io';
   const host = docker ? 'registry-1.docker.io' : registry;
-  const scheme = docker ? 'https' : defaultScheme(host, cfg.plainHttp);
+  const scheme = docker ? 'https' : defaultScheme(host, cfg);
   return {
     base: `${scheme}://${host}/v2`,
     host,
@@ -130,7 +133,7 @@ function endpointFrom(server: string, entry: EntryInput, dir: string, registry: 
     throw invalidArgument(`invalid host URL ${JSON.stringify(server)}`, { subject: source });
   }
   if (u.username || u.password) throw invalidArgument(`host ${JSON.stringify(u.host)}: credentials do not belong in hosts.toml URLs`, { subject: source });
-  const scheme: 'http' | 'https' = implicit ? defaultScheme(u.host, false) : (u.protocol.slice(0, -1) as 'http' | 'https');
+  const scheme: 'http' | 'https' = implicit ? defaultScheme(u.host, { tls: cfg.tls }) : (u.protocol.slice(0, -1) as 'http' | 'https');
   const override = entry.override_path === true;
   let p = u.pathname === '/' ? '' : path.posix.normalize(u.pathname).replace(/\/+$/, '');
   if (!override && !p.endsWith('/v2')) p = `${p}/v2`;

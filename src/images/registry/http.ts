@@ -140,7 +140,11 @@ export function networkError(err: unknown, url: URL, phase: string): CtrxError {
     });
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || e?.message === 'aborted' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return unavailable(`connection to ${url.host} lost${phase ? ` ${phase}` : ''}`, where);
+    const early = url.protocol === 'http:' && phase === 'before a response';
+    return unavailable(`connection to ${url.host} lost${phase ? ` ${phase}` : ''}`, {
+      ...where,
+      ...(early ? { hint: 'if this registry only speaks HTTPS, say so in hosts.toml (server = "https://…") or give its CA with --tlscacert' } : {}),
+    });
   }
   return unavailable(`${phase ? phase + ': ' : ''}${code || e?.message || String(err)}`, where);
 }

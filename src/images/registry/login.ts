@@ -28,7 +28,11 @@ export interface LoginOptions {
 
 const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::\d{1,5})?$/;
 
-/** A server argument (`docker.io`, `https://index.docker.io/v1/`, `host:5000`) → registry host; invalid ones throw. */
+/**
+ * A server argument (`docker.io`, `https://index.docker.io/v1/`, `host:5000`,
+ * `https://host:5000`) → registry host; invalid ones throw. A scheme in the
+ * argument chooses HTTP or HTTPS for the check; the stored key is the host.
+ */
 export function loginRegistry(server: string | undefined): string {
   const raw = server ?? 'docker.io';
   if (/[\s\0]/.test(raw) || raw.includes('@')) throw invalidArgument('a server is a host name with an optional port', { subject: 'server' });
@@ -46,6 +50,12 @@ export async function verifyLogin(server: string | undefined, cred: Credential, 
   if (opts.skipVerify) tls.skipVerify = true;
   if (opts.tlsCaCert !== undefined) tls.ca = (Array.isArray(opts.tlsCaCert) ? opts.tlsCaCert : [opts.tlsCaCert]).map((f) => readFileSync(f, 'utf8'));
   const ep = upstreamEndpoint(registry, { plainHttp: opts.plainHttp, tls });
+  // An explicit scheme in the server argument (https://host:5000) wins.
+  const scheme = /^(https?):\/\//i.exec(server ?? '')?.[1]?.toLowerCase() as 'http' | 'https' | undefined;
+  if (scheme && registry !== 'docker.io') {
+    ep.scheme = scheme;
+    ep.base = `${scheme}://${ep.host}/v2`;
+  }
   const userAgent = opts.userAgent ?? USER_AGENT;
   const authorizer = new Authorizer({ credentials: async () => cred, limits, userAgent, onDebug: opts.onDebug, signal: opts.signal });
   const client = new RegistryClient(ep, '', { authorizer, limits, userAgent, onDebug: opts.onDebug, signal: opts.signal });

@@ -27,7 +27,7 @@ import { errorFromResponse } from './errors.js';
 import { createFetcher, type Fetcher } from './fetcher.js';
 import { endpointsFor, hasCapabilities, splitHostsDirs, type HostsConfig } from './hosts.js';
 import { createPusher, type Pusher } from './pusher.js';
-import { addCredential } from './redact.js';
+import { addCredential, redact } from './redact.js';
 import { limitsWith, type Capability, type Credential, type CredentialSource, type DebugFn, type Descriptor, type Endpoint, type Limits, type TlsConfig } from './types.js';
 import { readFileSync } from 'node:fs';
 
@@ -107,7 +107,8 @@ function readCaFiles(files: string | string[] | undefined): string[] | undefined
 
 export function createResolver(ctx: ResolverContext = {}, opts: ResolverOptions = {}): Resolver {
   const limits = limitsWith(opts.limits);
-  const onDebug = ctx.onDebug;
+  const sink = ctx.onDebug;
+  const onDebug: DebugFn | undefined = sink ? (line) => sink(redact(line)) : undefined;
   const tls: TlsConfig = {};
   if (opts.skipVerify) tls.skipVerify = true;
   const ca = readCaFiles(opts.tlsCaCert);

@@ -519,3 +519,32 @@ test('connection refused and unknown blobs give clear errors', async () => {
   await fails(resolver().fetcher(ref()).fetch(img.layerDesc), 'not-found', /not found on 127\.0\.0\.1/);
   await fails(resolver().resolve('127.0.0.1:1/x/y:z'), 'unavailable', /connection refused/);
 });
+
+test('login goes through the token dance without a scope; refused credentials are "authorization failed"', async () => {
+  const { verifyLogin } = await import('../../../src/images/registry/index.js');
+  let good = true;
+  srv.handle((req, res) => {
+    if (req.url?.startsWith('/token')) {
+      if (!good || req.headers.authorization !== BASIC) {
+        res.writeHead(401);
+        return void res.end();
+      }
+      return void res.end(JSON.stringify({ access_token: TOKEN }));
+    }
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${srv.urlA}/token",service="reg"` });
+      return void res.end();
+    }
+    res.end('{}');
+  });
+  const ok = await verifyLogin(srv.hostA, { username: USER, secret: PASS }, { limits: LIMITS });
+  assert.equal(ok.endpoint, `${srv.urlA}/v2`);
+  const tok = srv.requests.find((q) => q.path.startsWith('/token'))!;
+  const q = new URL(tok.path, 'http://x').searchParams;
+  assert.equal(q.get('service'), 'reg');
+  assert.equal(q.getAll('scope').length, 0);
+  assert.equal(q.get('account'), USER);
+  good = false;
+  clearTokenCache();
+  await fails(verifyLogin(srv.hostA, { username: USER, secret: PASS }, { limits: LIMITS }), 'permission-denied', /token server .* refused the credentials of user "alice"/);
+});

@@ -201,3 +201,60 @@ test('ctrx login to an open registry succeeds; a dead one is a clear unavailable
   assert.equal(dead.code, 7, dead.stderr);
   assert.match(dead.stderr, /connection refused/);
 });
+
+test('push primitives: exists, monolithic, chunked, streamed, cross-repository mount, manifest by tag', async () => {
+  const r = createResolver({}, { dockerConfig: false });
+  const host = platformImage(oci);
+  const target = `${open.host}/pushed/busybox:v2`;
+  const p = await r.pusher(target);
+  const layer = host.manifest.layers[0]!;
+  const cfg = host.manifest.config;
+  assert.equal(await p.blobExists(layer), false);
+  assert.equal(await p.pushBlob(layer, oci.blobs.get(layer.digest)!, { mountFrom: ['lib/busybox'] }), 'mounted');
+  assert.equal(await p.blobExists(layer), true);
+  assert.equal(await p.pushBlob(layer, oci.blobs.get(layer.digest)!), 'exists');
+  assert.equal(await p.pushBlob(cfg, oci.blobs.get(cfg.digest)!, { chunkSize: 64 }), 'uploaded');
+  const small = Buffer.from('a blob streamed in pieces\n'.repeat(1000));
+  const { createHash } = await import('node:crypto');
+  const sd = { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(small).digest('hex')}`, size: small.length };
+  const pieces = async function* () {
+    for (let i = 0; i < small.length; i += 4000) yield small.subarray(i, i + 4000);
+  };
+  assert.equal(await p.pushBlob(sd, pieces), 'uploaded');
+  assert.equal(await p.blobExists(sd), true);
+  const { digest } = await p.putManifest(host.descriptor, oci.blobs.get(host.descriptor.digest)!, { tag: 'v2' });
+  assert.equal(digest, host.descriptor.digest);
+  const back = await r.resolve(target);
+  assert.equal(back.desc.digest, host.descriptor.digest);
+  assert.equal(back.desc.mediaType, host.descriptor.mediaType);
+});
+
+test('push refuses data that does not match its descriptor, before the final PUT', async () => {
+  const r = createResolver({}, { dockerConfig: false });
+  const p = await r.pusher(`${open.host}/pushed/bad:v1`);
+  const data = Buffer.from('hello');
+  const { createHash } = await import('node:crypto');
+  const d = { mediaType: 'application/octet-stream', digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: 5 };
+  await assert.rejects(p.pushBlob({ ...d, size: 6 }, data), (e: unknown) => e instanceof CtrxError && /5 bytes, the descriptor says 6/.test(e.message));
+  await assert.rejects(p.pushBlob(d, Buffer.from('HELLO')), (e: unknown) => e instanceof CtrxError && /does not hash/.test(e.message));
+  await assert.rejects(
+    p.pushBlob(d, async function* () {
+      yield Buffer.from('hello, world');
+    }),
+    (e: unknown) => e instanceof CtrxError,
+  );
+  assert.equal(await p.blobExists(d), false, 'nothing was committed');
+});
+
+test('push to a protected registry with -u (token scopes pull,push)', async () => {
+  const r = createResolver({}, { dockerConfig: false, user: `${ALICE.user}:${ALICE.password}` });
+  const host = platformImage(oci);
+  const p = await r.pusher(`${locked.host}/private/copy:v1`);
+  for (const d of [host.manifest.config, ...host.manifest.layers]) {
+    assert.ok(['mounted', 'uploaded', 'exists'].includes(await p.pushBlob(d, oci.blobs.get(d.digest)!, { mountFrom: ['private/busybox'] })));
+  }
+  await p.putManifest(host.descriptor, oci.blobs.get(host.descriptor.digest)!, { tag: 'v1' });
+  assert.equal((await r.resolve(`${locked.host}/private/copy:v1`)).desc.digest, host.descriptor.digest);
+  const anon = await createResolver({}, { dockerConfig: false }).pusher(`${locked.host}/private/copy:v2`);
+  await assert.rejects(anon.blobExists(host.manifest.config), (e: unknown) => e instanceof CtrxError && e.category === 'permission-denied');
+});
