@@ -112,7 +112,32 @@ function cursorWalk(rng: Rng, tx: Tx, root: MBucket, deletes: boolean): number {
   return moves;
 }
 
+/** 150-500 new keys into one bucket, or most of one bucket's values deleted; applied to the model. */
+function bulkOps(rng: Rng, root: MBucket): Op[] {
+  const paths = bucketPaths(root);
+  if (!paths.length) return [];
+  const path = rng.pick(paths);
+  const b = modelBucketAt(root, path);
+  const ops: Op[] = [];
+  if (rng.chance(0.5)) {
+    const base = rng.int(1_000_000);
+    const count = 150 + rng.int(350);
+    for (let i = 0; i < count; i++) {
+      ops.push({ op: 'put', path, key: Buffer.from(`bulk${String(base + i * 7).padStart(8, '0')}`).toString('hex'), value: rng.bytes(rng.int(60)).toString('hex') });
+    }
+  } else {
+    const share = 0.5 + rng.int(45) / 100;
+    for (const [k, v] of [...b.entries]) if (!(v instanceof MBucket) && rng.chance(share)) ops.push({ op: 'delete', path, key: k });
+  }
+  for (const op of ops) applyModel(root, op);
+  return ops;
+}
+
 interface RunStats {
+  maxDepth?: number;
+  maxPages?: number;
+  inline?: number;
+  buckets?: number;
   ops: number;
   txs: number;
   rollbacks: number;
@@ -141,6 +166,11 @@ function runRandom(t: TestContext, file: string, seed: number, txCount: number, 
       const walk = rng.chance(0.3);
       try {
         db.update((tx) => {
+          // Now and then a bulk load or a mass delete in one bucket: many splits, then many merges.
+          for (const op of rng.chance(0.06) ? bulkOps(rng, next) : []) {
+            ops.push(op);
+            applyTx(tx, op);
+          }
           for (let k = 0; k < n; k++) {
             const op = randomOp(rng, next, { bigValue: 0.01, deleteBias: i > txCount * 0.7 ? 2.5 : 1, keySpace: 300 });
             ops.push(op);
@@ -168,13 +198,24 @@ function runRandom(t: TestContext, file: string, seed: number, txCount: number, 
         assertGoCheck(file, ctx);
         stats.goChecks++;
       }
-      const problems = inspect(db).problems;
-      assert.deepEqual(problems, [], `page accounting ${ctx}`);
+      const info = inspect(db);
+      assert.deepEqual(info.problems, [], `page accounting ${ctx}`);
+      stats.maxDepth = Math.max(stats.maxDepth ?? 0, ...info.buckets.map((b) => b.depth));
+      stats.maxPages = Math.max(stats.maxPages ?? 0, info.reachable);
     }
+    // The random workload must have produced the shapes it is meant to cover.
+    const shape = inspect(db).buckets;
+    stats.inline = shape.filter((b) => b.inline).length;
+    stats.buckets = shape.length - 1;
   } finally {
     db.close();
   }
-  t.diagnostic(`seed ${seed}: ${stats.txs} txs, ${stats.ops} ops, ${stats.rollbacks} rolled back, ${stats.reopens} reopens, ${stats.cursorMoves} cursor moves, ${stats.goChecks} Go checks`);
+  t.diagnostic(
+    `seed ${seed}: ${stats.txs} txs, ${stats.ops} ops, ${stats.rollbacks} rolled back, ${stats.reopens} reopens, ${stats.cursorMoves} cursor moves, ` +
+      `${stats.goChecks} Go checks; deepest B+tree ${stats.maxDepth} levels, at most ${stats.maxPages} live pages; final tree ${stats.buckets} buckets (${stats.inline} inline)`,
+  );
+  assert.ok((stats.maxDepth ?? 0) >= 2, `no bucket grew branch pages (seed ${seed})`);
+  assert.ok(stats.inline >= 1, `no inline bucket left (seed ${seed})`);
 }
 
 /** Fill one bucket far past a page, delete most of it, and require the tree to shrink and free space to be reused. */
@@ -267,4 +308,3 @@ describe('bolt model-based test', () => {
   });
 });
 
-export { applyModel };
