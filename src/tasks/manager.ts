@@ -199,16 +199,16 @@ async function claimTask(ctx: OpContext, o: StartTaskOptions, tty: boolean | und
     const hint = existing.owner === 'ctrx' ? `delete it first: ctrx tasks delete ${id}` : `it is ${existing.owner === 'containerd' ? "containerd's" : "runc's"} container`;
     throw alreadyExists(`task already exists (${existing.status})`, { subject: subject(id), hint });
   }
-  mkdirSync(tp.dir, { recursive: true, mode: 0o711 });
-  mkdirSync(tp.socketDir, { recursive: true, mode: 0o700 });
   const bundle = o.bundle ? path.resolve(o.bundle) : tp.dir;
-  if (o.spec) writeJsonAtomic(path.join(bundle, 'config.json'), o.spec);
-  const spec = readJson<{ process?: { terminal?: boolean } }>(path.join(bundle, 'config.json'));
-  if (!spec) throw invalidArgument('the bundle has no readable config.json', { subject: bundle });
+  // Checked before anything is written: a refused start creates nothing.
+  const spec = (o.spec as { process?: { terminal?: boolean } } | undefined) ?? readJson<{ process?: { terminal?: boolean } }>(path.join(bundle, 'config.json'));
+  if (!spec || typeof spec !== 'object') throw invalidArgument('no spec given and the bundle has no readable config.json', { subject: bundle });
   const specTty = Boolean(spec.process?.terminal);
   if (tty !== undefined && tty !== specTty) {
     throw invalidArgument(`tty ${tty ? 'requested' : 'not requested'} but the spec's process.terminal is ${specTty}`, { subject: subject(id) });
   }
+  mkdirSync(tp.dir, { recursive: true, mode: 0o711 });
+  mkdirSync(tp.socketDir, { recursive: true, mode: 0o700 });
   const proc: ProcConfig = {
     version: 1, kind: 'init', namespace: ctx.namespace, id, runc: settings, bundle, tty: specTty,
     stdin: Boolean(o.io?.stdin) && !specTty,
@@ -217,12 +217,14 @@ async function claimTask(ctx: OpContext, o: StartTaskOptions, tty: boolean | und
     consoleSocket: specTty ? tp.consoleSocket : undefined,
     createdAt: new Date().toISOString(),
   };
+  // The claim: one exclusive link. Whoever loses touches nothing, not even config.json.
   try {
     writeExclusive(path.join(tp.dir, PROC_FILE), JSON.stringify(proc) + '\n');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyExists('task already exists (being started)', { subject: subject(id) });
     throw e;
   }
+  if (o.spec) writeJsonAtomic(path.join(bundle, 'config.json'), o.spec);
   for (const f of [SHIM_FILE, START_FILE, EXIT_FILE, PID_FILE, RUNC_LOG]) unlinkQuiet(path.join(tp.dir, f));
   return { tp, settings, runc, proc };
 }

@@ -326,3 +326,21 @@ test('a full disk under the log: output is dropped, the task lives on, its exit 
   }
   assertNothingLeft('diskfull');
 });
+
+test('the same id started by several callers at once: exactly one task, the others are told it exists', { skip }, async () => {
+  const id = 'race';
+  const specs = [1, 2, 3, 4].map((n) => w.spec(id, ['sh', '-c', `echo winner-${n}; sleep 60`]));
+  const results = await Promise.allSettled(specs.map((spec) => startTask(w.ctx, { id, spec })));
+  const won = results.filter((r) => r.status === 'fulfilled');
+  assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status === 'rejected' ? String(r.reason) : 'ok')));
+  for (const r of results) if (r.status === 'rejected') assert.ok(isCategory(r.reason, 'already-exists'), String(r.reason));
+  assert.deepEqual(w.runcIds().filter((x) => x === id), [id]);
+  // The winner runs its own spec: no loser overwrote config.json.
+  const n = results.findIndex((r) => r.status === 'fulfilled') + 1;
+  await until(async () => {
+    for await (const r of readLogs(w.ctx, id)) if (r.log === `winner-${n}\n`) return true;
+    return false;
+  }, 5000, 'the winner\'s output');
+  await deleteTask(w.ctx, id, { force: true });
+  assertNothingLeft(id);
+});
