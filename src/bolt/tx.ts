@@ -5,8 +5,7 @@
  * pages sorted by id, fdatasync, write the meta into slot txid % 2,
  * fdatasync. Nothing reachable from the current meta is overwritten.
  */
-import type { Buffer } from 'node:buffer';
-import { Buffer as NodeBuffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 import { failedPrecondition, internal } from '../errdefs.js';
 import type { Bucket, Bytes, Cursor, Key, Tx } from './types.js';
 import { BucketImpl } from './bucket.js';
@@ -127,7 +126,7 @@ export class TxImpl implements Tx {
     const file = this.source.file;
     const m = this.source.meta;
     const ps = this.pageSize;
-    if (!this.touched) return false; // nothing materialized: nothing to write, not even a meta
+    if (!this.touched) return false; // nothing materialized, so nothing changed: no pages, no meta
     // Walk the committed tree before touching anything: a damaged tree (a
     // page reached twice, a cycle) is refused here, before nodes built from
     // it are rebalanced or spilled.
@@ -151,7 +150,7 @@ export class TxImpl implements Tx {
       const pages = Math.ceil(freelistSize(free.ids.length + pending.length) / ps);
       freelist = this.allocate(pages);
       const ids = mergeSorted(free.ids, pending);
-      const buf = NodeBuffer.alloc(pages * ps);
+      const buf = Buffer.alloc(pages * ps);
       encodeFreelist(buf, freelist, pages - 1, ids);
       this.dirty.set(freelist, buf);
     }
