@@ -10,6 +10,7 @@ import { unmount } from './unmount.js';
 import { usage } from './usage.js';
 import { inspect } from './inspect.js';
 import { prune } from './prune.js';
+import { pull } from './pull.js';
 
 const g = 'images';
 export const images = group({
@@ -18,7 +19,7 @@ export const images = group({
   describe: 'Manage images',
   commands: [
     ls,
-    stub(g, 'pull', 'Pull an image from a registry'),
+    pull,
     stub(g, 'push', 'Push an image to a registry'),
     rm,
     tag,

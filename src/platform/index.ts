@@ -206,3 +206,8 @@ export async function fdWrite(fd: number, buf: Buffer): Promise<number> {
   const { write } = await import('node:fs');
   return new Promise((resolve) => write(fd, buf, 0, buf.length, null, (err, n) => resolve(err ? ((err as NodeJS.ErrnoException).code === 'EAGAIN' ? -2 : -1) : n)));
 }
+
+/** The process's standard streams, for code that needs the stream objects themselves (spinners, prompts, piping). */
+export function stdioStreams(): { stdin: NodeJS.ReadStream; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream } {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+}

@@ -1,0 +1,97 @@
+import { command } from '../_lib/define.js';
+import { env } from '../../src/platform/index.js';
+import type { PullProgress } from '../../src/images/pull.js';
+
+interface PullArgs {
+  ref: string;
+  platform?: string[];
+  'all-platforms'?: boolean;
+  snapshotter?: string;
+  'no-unpack'?: boolean;
+  'max-concurrent-downloads': number;
+  label?: string[];
+  'plain-http'?: boolean;
+  'skip-verify'?: boolean;
+  tlscacert?: string[];
+  'hosts-dir'?: string[];
+  user?: string;
+  'print-chainid'?: boolean;
+  quiet?: boolean;
+  format?: string;
+}
+
+export const pull = command<PullArgs>({
+  name: 'pull',
+  positional: '<ref>',
+  describe: 'Pull an image (short names like redis work; mirrors from hosts.toml and config.toml are always honoured)',
+  options: (y) =>
+    y
+      .positional('ref', { type: 'string', describe: 'Image reference' })
+      .option('platform', { type: 'string', array: true, description: 'Pull content for this platform (repeatable; default: this host)' })
+      .option('all-platforms', { type: 'boolean', description: 'Pull content for all platforms' })
+      .option('snapshotter', { type: 'string', description: 'Snapshotter to unpack into', defaultDescription: '$CONTAINERD_SNAPSHOTTER or the config' })
+      .option('no-unpack', { type: 'boolean', description: 'Fetch only; do not unpack into the snapshotter' })
+      .option('max-concurrent-downloads', { type: 'number', default: 3, description: 'Layers downloaded at once' })
+      .option('label', { type: 'string', array: true, description: 'Label for the image record, key=value' })
+      .option('plain-http', { type: 'boolean', description: 'Use plain HTTP for the registry' })
+      .option('skip-verify', { alias: 'k', type: 'boolean', description: "Don't verify the registry's TLS certificate" })
+      .option('tlscacert', { type: 'string', array: true, description: 'CA certificate file(s) for the registry' })
+      .option('hosts-dir', { type: 'string', array: true, description: 'hosts.toml directories (replace config_path)' })
+      .option('user', { alias: 'u', type: 'string', description: 'user[:password] for the registry (asked on a terminal when missing)' })
+      .option('print-chainid', { type: 'boolean', description: 'Print the image chainID' })
+      .option('quiet', { alias: 'q', type: 'boolean', description: 'Print nothing' })
+      .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', description: 'Final report format' }),
+  run: async (argv) => {
+    const { contextFrom } = await import('../_lib/context.js');
+    const { pullImage } = await import('../../src/images/pull.js');
+    const { progressView, bar, rate } = await import('../_lib/progress.js');
+    const { humanSize, print, printJSON } = await import('../_lib/output.js');
+    const { parseLabelArgs } = await import('../../src/metadata/validate.js');
+    const ctx = await contextFrom(argv);
+    const started = Date.now();
+    const view = await progressView(!argv.quiet && argv.format !== 'json');
+    const blobs = new Map<string, { ref: string; offset: number; total: number; status: string }>();
+    let unpacking = '';
+    const onProgress = (p: PullProgress) => {
+      if (p.kind === 'blob') blobs.set(p.digest, { ref: p.ref, offset: p.offset, total: p.total, status: p.status });
+      else if (p.kind === 'unpack') unpacking = `unpacking layer ${p.layer + 1}/${p.layers} ${p.chainId.slice(0, 19)}… ${p.status}`;
+      const elapsed = Date.now() - started;
+      const done = [...blobs.values()].reduce((n, b) => n + b.offset, 0);
+      const lines = [...blobs.values()].map((b) => `${b.ref.slice(0, 32).padEnd(33)} ${b.status.padEnd(11)} ${bar(b.offset, b.total)} ${humanSize(b.offset)}/${humanSize(b.total)}`);
+      lines.push(`elapsed: ${(elapsed / 1000).toFixed(1)} s  total: ${humanSize(done)}  (${rate(done, elapsed)})`);
+      if (unpacking) lines.push(unpacking);
+      view.update(lines);
+    };
+    let result;
+    try {
+      result = await pullImage(ctx, argv.ref, {
+        platforms: argv.platform,
+        allPlatforms: argv['all-platforms'],
+        snapshotter: argv.snapshotter ?? (env('CONTAINERD_SNAPSHOTTER') || undefined),
+        unpack: !argv['no-unpack'],
+        maxConcurrentDownloads: argv['max-concurrent-downloads'],
+        labels: parseLabelArgs(argv.label ?? []),
+        registry: {
+          plainHttp: argv['plain-http'],
+          skipVerify: argv['skip-verify'],
+          tlsCaCert: argv.tlscacert,
+          hostsDir: argv['hosts-dir'],
+          user: argv.user,
+          promptPassword: async (registry, username) => (await import('../login.js')).promptSecret(`Password for ${username}@${registry}: `),
+        },
+        onProgress,
+      });
+    } finally {
+      view.stop();
+    }
+    if (argv.format === 'json') {
+      printJSON(result);
+      return;
+    }
+    if (argv['print-chainid']) for (const u of result.unpacked) print(`image chain ID: ${u.chainId}`);
+    if (argv.quiet) return;
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    const unpacked = result.unpacked.length ? `, unpacked ${result.unpacked.map((u) => u.platform ?? 'image').join(', ')} into ${result.unpacked[0]!.snapshotter}` : '';
+    print(`${result.name}: ${result.target.digest} (${result.blobs} blobs, ${humanSize(result.downloaded)} downloaded${unpacked}) in ${secs} s`);
+  },
+});

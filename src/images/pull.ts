@@ -1,0 +1,242 @@
+/**
+ * `images pull`: resolve, fetch and unpack, the way containerd's client does
+ * it, without the daemon.
+ *
+ * Everything happens under a lease (`containerd.io/gc.expire` = now + 24 h)
+ * so a GC in between keeps the partial work; a killed pull leaves its
+ * ingests in that lease and the next pull resumes them with Range requests.
+ * Documents (index, manifests, config) are fetched first and each blob
+ * record carries the gc.ref labels of its children; layers are fetched
+ * concurrently; every blob is verified by size and digest before it is
+ * committed; blobs the namespace already has are not fetched again. The
+ * image record is written last, then the lease is dropped.
+ */
+import type { OpContext } from '../context.js';
+import { CtrxError, failedPrecondition, invalidArgument, isCategory } from '../errdefs.js';
+import { writeMeta } from '../metadata/db.js';
+import { createImage, getImage, updateImageLabels, updateImageTarget } from '../metadata/images.js';
+import { createLease, deleteLease, expireLabel, randomLeaseId } from '../metadata/leases.js';
+import { path as bucketPath, type Labels } from '../metadata/buckets.js';
+import { K } from '../metadata/schema.js';
+import { assertWritable } from '../metadata/writable.js';
+import { createResolver, type ResolverOptions } from './registry/index.js';
+import type { Fetcher } from './registry/fetcher.js';
+import type { Descriptor } from './registry/types.js';
+import { isIndexType, isManifestType, isSchema1Type, ingestKind } from './media-types.js';
+import { anyPlatform, defaultMatcher, formatPlatform, parsePlatform, type PlatformMatcher } from './platform.js';
+import { childLabels, haveBlob, openIngest, recordBlob, sourceLabel, storeFor } from './content-records.js';
+import { unpackImage, type UnpackProgress } from './unpack.js';
+import { backendRef } from '../content/ingest.js';
+
+type Ctx = Pick<OpContext, 'root' | 'namespace' | 'facts' | 'onDebug'>;
+
+export type BlobStatus = 'waiting' | 'downloading' | 'resuming' | 'exists' | 'done';
+
+export type PullProgress =
+  | { kind: 'resolved'; name: string; digest: string; endpoint: string }
+  | { kind: 'blob'; ref: string; digest: string; mediaType: string; offset: number; total: number; status: BlobStatus }
+  | UnpackProgress;
+
+export interface PullOptions {
+  /** `os/arch[/variant]`, repeatable; default the host's. */
+  platforms?: string[];
+  allPlatforms?: boolean;
+  snapshotter?: string;
+  /** Unpack into the snapshotter (default true). */
+  unpack?: boolean;
+  maxConcurrentDownloads?: number;
+  /** Labels for the image record. */
+  labels?: Labels;
+  registry?: ResolverOptions;
+  onProgress?: (p: PullProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface PullResult {
+  name: string;
+  target: Descriptor;
+  /** Manifests fetched (one per platform). */
+  manifests: { digest: string; platform?: string }[];
+  unpacked: { platform?: string; snapshotter: string; chainId: string }[];
+  /** Bytes downloaded by this run. */
+  downloaded: number;
+  blobs: number;
+}
+
+const LEASE_TTL_MS = 24 * 3600 * 1000;
+/** A body that breaks mid-way is resumed this many times before the pull fails. */
+const RESUME_ATTEMPTS = 3;
+
+/** Run tasks with at most n at a time; the first failure stops new ones and is rethrown. */
+async function limited<T>(n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failed ??= e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {}): Promise<PullResult> {
+  const concurrency = opts.maxConcurrentDownloads ?? 3;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw invalidArgument('must be a positive integer', { subject: '--max-concurrent-downloads' });
+  const matcher: PlatformMatcher = opts.platforms?.length ? anyPlatform(opts.platforms.map(parsePlatform)) : defaultMatcher();
+  assertWritable(ctx);
+  const resolver = createResolver(ctx, opts.registry ?? {});
+  const resolved = await resolver.resolve(input);
+  const { name, ref } = resolved;
+  const target = resolved.desc;
+  opts.onProgress?.({ kind: 'resolved', name, digest: target.digest, endpoint: resolved.endpoint.host });
+  const fetcher = resolver.fetcher(ref);
+  const source = sourceLabel(ref.domain, ref.path);
+  const store = storeFor(ctx);
+
+  const lease = randomLeaseId();
+  writeMeta(ctx, (tx) => createLease(tx, ctx.namespace, lease, { 'containerd.io/gc.expire': expireLabel(LEASE_TTL_MS) }));
+  const result: PullResult = { name, target, manifests: [], unpacked: [], downloaded: 0, blobs: 0 };
+  try {
+    // 1. Documents, depth first: index → manifests (platform-filtered) → config; layers collected.
+    const layers = new Map<string, Descriptor>();
+    const manifests: { desc: Descriptor; platform?: string }[] = [];
+    const fetchDocument = async (desc: Descriptor, depth: number): Promise<void> => {
+      if (depth > 4) throw failedPrecondition('image index nested too deeply', { subject: name });
+      if (isSchema1Type(desc.mediaType)) throw failedPrecondition('Docker schema 1 manifests are not supported; push the image again with a current client', { subject: name });
+      const { document } = await readDocumentCached(ctx, fetcher, desc);
+      result.blobs++;
+      if (document.kind === 'index') {
+        const all = document.index.manifests ?? [];
+        recordBlob(ctx, lease, desc, { ...childLabels('index', { manifests: all }), ...source });
+        const chosen = opts.allPlatforms ? all : all.filter((m) => (m.platform ? matcher.match(m.platform) : isIndexType(m.mediaType)));
+        if (!opts.allPlatforms) {
+          chosen.sort((a, b) => (a.platform && b.platform ? matcher.compare(a.platform, b.platform) : 0));
+          // ctr fetches every manifest matching the requested platforms; with no --platform that is the host's best match only.
+          if (!opts.platforms?.length) chosen.splice(1);
+        }
+        if (chosen.length === 0) throw failedPrecondition(`no match for platform ${matcher.platforms.slice(0, 1).map(formatPlatform).join()} in the image index`, { subject: name });
+        for (const m of chosen) {
+          if (!isManifestType(m.mediaType) && !isIndexType(m.mediaType)) continue;
+          await fetchDocument(m, depth + 1);
+          if (isManifestType(m.mediaType)) manifests.push({ desc: m, ...(m.platform ? { platform: formatPlatform(m.platform) } : {}) });
+        }
+        return;
+      }
+      const m = document.manifest;
+      recordBlob(ctx, lease, desc, { ...childLabels('manifest', { config: m.config, layers: m.layers }), ...source });
+      if (depth === 0) manifests.push({ desc });
+      await fetchBlob(m.config);
+      for (const l of m.layers) if (!layers.has(l.digest)) layers.set(l.digest, l);
+    };
+
+    // 2. Blobs: resumable ingests, verified commits, records in the lease.
+    const fetchBlob = async (desc: Descriptor): Promise<void> => {
+      const ref = `${ingestKind(desc.mediaType)}-${desc.digest}`;
+      const report = (offset: number, status: BlobStatus) => opts.onProgress?.({ kind: 'blob', ref, digest: desc.digest, mediaType: desc.mediaType, offset, total: desc.size, status });
+      result.blobs++;
+      if (haveBlob(ctx, desc.digest)) {
+        recordBlob(ctx, lease, desc, source);
+        report(desc.size, 'exists');
+        return;
+      }
+      const backend = openIngest(ctx, lease, ref);
+      for (let attempt = 0; ; attempt++) {
+        const w = await store.writer(backend, { total: desc.size, expected: desc.digest, ...(opts.signal ? { signal: opts.signal } : {}) });
+        try {
+          if (w.existing) {
+            await w.commit(desc.size, desc.digest);
+            break;
+          }
+          report(w.offset, w.offset > 0 ? 'resuming' : 'downloading');
+          const res = await fetcher.fetch(desc, { offset: w.offset });
+          if (res.resumedFrom < w.offset) await w.reset();
+          let last = 0;
+          for await (const chunk of res.stream) {
+            await w.write(chunk);
+            result.downloaded += chunk.length;
+            const now = Date.now();
+            if (now - last > 100) {
+              last = now;
+              report(w.offset, 'downloading');
+            }
+          }
+          await w.commit(desc.size, desc.digest);
+          break;
+        } catch (err) {
+          await w.close().catch(() => {});
+          // A broken body keeps what reached the disk; try again from there.
+          if (attempt + 1 < RESUME_ATTEMPTS && err instanceof CtrxError && err.category === 'unavailable' && !opts.signal?.aborted) {
+            ctx.onDebug(`fetch ${desc.digest}: ${err.message}; resuming`);
+            continue;
+          }
+          throw err;
+        }
+      }
+      recordBlob(ctx, lease, desc, source, ref);
+      report(desc.size, 'done');
+    };
+
+    await fetchDocument(target, 0);
+    await limited(concurrency, [...layers.values()], (l) => fetchBlob(l));
+
+    // 3. Unpack each fetched manifest.
+    if (opts.unpack !== false) {
+      for (const m of manifests) {
+        const u = await unpackImage(ctx, m.desc, {
+          lease,
+          ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        const top = u.chainIds[u.chainIds.length - 1];
+        if (top) result.unpacked.push({ ...(m.platform ? { platform: m.platform } : {}), snapshotter: u.snapshotter, chainId: top });
+      }
+    }
+    result.manifests = manifests.map((m) => ({ digest: m.desc.digest, ...(m.platform ? { platform: m.platform } : {}) }));
+
+    // 4. The image record, last.
+    writeMeta(ctx, (tx) => {
+      const exists = bucketPath(tx, K.v1, ctx.namespace, K.images, name);
+      const desc = { digest: target.digest, mediaType: target.mediaType, size: target.size };
+      if (!exists) createImage(tx, ctx.namespace, { name, target: desc, ...(opts.labels ? { labels: opts.labels } : {}) });
+      else {
+        if (getImage(tx, ctx.namespace, name).target.digest !== target.digest) updateImageTarget(tx, ctx.namespace, name, desc);
+        if (opts.labels && Object.keys(opts.labels).length) updateImageLabels(tx, ctx.namespace, name, opts.labels);
+      }
+    });
+    return result;
+  } finally {
+    try {
+      writeMeta(ctx, (tx) => deleteLease(tx, ctx.namespace, lease));
+    } catch (e) {
+      if (!isCategory(e, 'not-found')) ctx.onDebug(`could not drop lease ${lease}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** A document from the store when the namespace has it, else from the registry (then stored). */
+async function readDocumentCached(ctx: Ctx, fetcher: Fetcher, desc: Descriptor) {
+  const { parseDocument } = await import('./registry/documents.js');
+  if (haveBlob(ctx, desc.digest)) {
+    const bytes = await storeFor(ctx).readAll(desc.digest, { maxSize: desc.size, verify: true });
+    return { bytes, document: parseDocument(bytes, desc.mediaType, desc.digest) };
+  }
+  const got = await fetcher.readDocument(desc);
+  const w = await storeFor(ctx).writer(backendRef(ctx.namespace, `${ingestKind(desc.mediaType)}-${desc.digest}`), { total: desc.size, expected: desc.digest });
+  try {
+    if (!w.existing) {
+      if (w.offset > 0) await w.reset();
+      await w.write(got.bytes);
+    }
+    await w.commit(desc.size, desc.digest);
+  } finally {
+    await w.close().catch(() => {});
+  }
+  return got;
+}
