@@ -468,9 +468,18 @@ export async function deleteTask(
   }
   // The supervisors (task shim, exec shims) end once their process is gone; a shim that does not is ours to kill.
   const sups = [files, ...execDirs(tp).map((d) => readProcFiles(d))].map((f) => f?.supervisor).filter((s): s is SupervisorRecord => Boolean(s));
-  for (let i = 0; i < 300 && sups.some((s) => supervisorAlive(s)); i++) await sleep(10);
-  for (const s of sups) if (s.kind === 'shim' && supervisorAlive(s)) signalProcess(s.pid, 'SIGKILL', s.startTime);
+  // A start still under way (a shim, no runc container yet) would go on to start the task: stop it now.
+  const starting = Boolean(o.force) && !t.runc && t.status === 'created';
+  for (let i = 0; i < 300 && !starting && sups.some((s) => supervisorAlive(s)); i++) await sleep(10);
+  // Its process group: the shim and the runc it runs (a start still under way has no runc container to delete yet).
+  for (const s of sups) if (s.kind === 'shim' && supervisorAlive(s)) signalProcessGroup(s.pid, 'SIGKILL', s.startTime);
   for (let i = 0; i < 100 && sups.some((s) => s.kind === 'shim' && supervisorAlive(s)); i++) await sleep(10);
+  // A start that was under way may have created the container meanwhile.
+  if (o.force && (await runcStateOf(runc, id))) {
+    await runc.delete(id, { force: true }).catch((e) => {
+      if (!isCategory(e, 'not-found')) throw e;
+    });
+  }
   const exit = readProcFiles(tp.dir)?.exit ?? t.exit;
   if (o.onCleanup) await o.onCleanup();
   for (const sock of socketsOf(tp, ctx, id)) unlinkQuiet(sock);

@@ -344,3 +344,47 @@ test('the same id started by several callers at once: exactly one task, the othe
   await deleteTask(w.ctx, id, { force: true });
   assertNothingLeft(id);
 });
+
+test('ctrx SIGKILLed at random moments of a start: every outcome is an honest status and delete -f leaves nothing', { skip }, async (t) => {
+  const outcomes: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const id = `rnd${i}`;
+    const before = worldProcesses();
+    const driver = spawn(DRIVER[0]!, [...DRIVER.slice(1), JSON.stringify({
+      op: 'start', ns: w.ns, root: w.root, state: w.state, config: path.join(w.dir, 'missing.toml'),
+      opts: { id, spec: w.spec(id, ['sleep', '60'], { tty: i % 2 === 1 }) },
+    })], { stdio: 'ignore' });
+    started.push(driver);
+    // Spread the kills over the start (node boot, claim, fork, the shim's runc): 80–400 ms.
+    await sleep(Math.floor(80 + (i / 8) * 320 + Math.random() * 40));
+    driver.kill('SIGKILL');
+    await until(() => driver.exitCode !== null || driver.signalCode !== null, 3000, 'driver death');
+    await sleep(300); // a shim that was forked finishes its start meanwhile
+    const st = await inspectTask(w.ctx, id);
+    outcomes.push(st ? `${st.status}${st.supervised ? '' : '/unsupervised'}` : 'none');
+    if (st) {
+      assert.notEqual(st.status, 'unknown');
+      if (st.status === 'running') assert.equal(st.supervised, true, 'a task that runs has its shim');
+      await deleteTask(w.ctx, id, { force: true });
+    }
+    assertNothingLeft(id);
+    await until(() => worldProcesses().filter((p) => !before.includes(p)).length === 0, 3000, 'no processes');
+  }
+  t.diagnostic(`outcomes: ${outcomes.join(', ')}`);
+});
+
+test('delete -f while the start is still under way (no runc container yet) leaves nothing', { skip }, async () => {
+  // runc that takes its time before it creates anything.
+  const slow = fakeRunc('runc-slow-run', `case " $* " in *" run "*) sleep 0.7;; esac`);
+  const id = 'midstart';
+  const before = worldProcesses();
+  const starting = startTask(w.ctx, { id, spec: w.spec(id, ['sleep', '60']), runcOptions: { binary: slow } });
+  await until(() => existsSync(path.join(taskDir(id), 'shim.json')), 5000, 'the shim');
+  const st = await taskStatus(w.ctx, id);
+  assert.deepEqual([st.status, st.note], ['created', 'starting']);
+  await assert.rejects(deleteTask(w.ctx, id), (e) => isCategory(e, 'failed-precondition'));
+  await deleteTask(w.ctx, id, { force: true });
+  await assert.rejects(starting, (e) => isCategory(e, 'unavailable') || isCategory(e, 'not-found') || isCategory(e, 'internal'));
+  assertNothingLeft(id);
+  await until(() => worldProcesses().filter((p) => !before.includes(p)).length === 0, 3000, 'no processes');
+});
