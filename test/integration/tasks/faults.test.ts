@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteTask, inspectTask, killTask, listTasks, startTask, taskStatus, waitTask } from '../../../src/tasks/manager.js';
+import { deleteTask, inspectTask, killTask, listTasks, runForeground, startTask, taskStatus, waitTask } from '../../../src/tasks/manager.js';
 import { readLogs } from '../../../src/tasks/logs.js';
 import { isCategory } from '../../../src/errdefs.js';
 import { selfExec } from '../../../src/platform/index.js';
@@ -387,4 +387,23 @@ test('delete -f while the start is still under way (no runc container yet) leave
   await assert.rejects(starting, (e) => isCategory(e, 'unavailable') || isCategory(e, 'not-found') || isCategory(e, 'internal'));
   assertNothingLeft(id);
   await until(() => worldProcesses().filter((p) => !before.includes(p)).length === 0, 3000, 'no processes');
+});
+
+test('foreground run with a failing runc: runc\'s error, the --rm cleanup still runs, nothing left', { skip }, async () => {
+  const bad = fakeRunc('runc-fail-fg', `case " $* " in *" run "*)
+  [ -n "$LOG" ] && echo '{"level":"error","msg":"fake runc: pivot_root: invalid argument","time":"2024-01-01T00:00:00Z"}' >> "$LOG"
+  exit 1;;
+esac`);
+  let cleaned = 0;
+  await assert.rejects(
+    runForeground(w.ctx, { id: 'fgbad', spec: w.spec('fgbad', ['true']), runcOptions: { binary: bad }, stdio: { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' }, cleanup: () => void cleaned++ }),
+    /fake runc: pivot_root/,
+  );
+  assert.equal(cleaned, 1);
+  assertNothingLeft('fgbad');
+  // The container's own exit 1 is a status, not a runc failure.
+  const r = await runForeground(w.ctx, { id: 'fg1', spec: w.spec('fg1', ['sh', '-c', 'exit 1']), stdio: { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' }, cleanup: () => void cleaned++ });
+  assert.equal(r.status, 1);
+  assert.equal(cleaned, 2);
+  assertNothingLeft('fg1');
 });
