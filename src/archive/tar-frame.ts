@@ -13,8 +13,8 @@
  * - the archive ends at two zero blocks; what follows is not parsed (the
  *   caller still hashes it, like containerd, which reads trailing data into
  *   the diff ID); a zero block followed by a header is an error; EOF right
- *   after an entry, or after one zero block, is a normal end; EOF inside a
- *   header, an entry or its padding is a truncated archive;
+ *   after an entry, inside its padding, or after one zero block, is a normal
+ *   end; EOF inside a header or an entry's data is a truncated archive;
  * - numbers are parsed like Go (octal trimmed of spaces/NULs, or base-256);
  *   anything else is an invalid header;
  * - header-only types (links, devices, FIFOs) carrying data, GNU sparse files
@@ -56,13 +56,13 @@ function invalid(msg: string, offset: number): Error {
   return invalidArgument(`invalid tar archive: ${msg} (at byte ${offset})`, { subject: 'layer' });
 }
 
-function cstr(b: Buffer, start: number, len: number): Buffer {
+function cstr(b: Buffer, start: number, len: number): Buffer<ArrayBufferLike> {
   const f = b.subarray(start, start + len);
   const z = f.indexOf(0);
   return Buffer.from(z < 0 ? f : f.subarray(0, z));
 }
 
-/** Go's parseNumeric: base-256 when the high bit is set, else octal trimmed of spaces and NULs. */
+/** Go's parseNumeric: base-256 when the high bit is set, else octal trimmed of spaces and NULs, up to a NUL. */
 export function parseNumeric(f: Buffer): bigint | undefined {
   if (f.length > 0 && (f[0]! & 0x80) !== 0) {
     const inv = (f[0]! & 0x40) !== 0 ? 0xff : 0;
@@ -79,6 +79,8 @@ export function parseNumeric(f: Buffer): bigint | undefined {
   let e = f.length;
   while (s < e && (f[s] === 0x20 || f[s] === 0)) s++;
   while (e > s && (f[e - 1] === 0x20 || f[e - 1] === 0)) e--;
+  const nul = f.indexOf(0, s);
+  if (nul >= 0 && nul < e) e = nul; // parseString: the text ends at a NUL
   if (s === e) return 0n;
   let x = 0n;
   for (let i = s; i < e; i++) {
@@ -89,11 +91,95 @@ export function parseNumeric(f: Buffer): bigint | undefined {
   return x;
 }
 
+/** Go's parseOctal: trimmed of spaces and NULs, then octal digits only. */
+function parseOctal(f: Buffer): bigint | undefined {
+  if (f.length > 0 && (f[0]! & 0x80) !== 0) return undefined;
+  return parseNumeric(f);
+}
+
 function checksumOk(b: Buffer): boolean {
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : b[i]!;
   // Go also accepts a signed-char sum; tar-stream does not, so neither does this.
-  return parseNumeric(b.subarray(148, 156)) === BigInt(sum);
+  return parseOctal(b.subarray(148, 156)) === BigInt(sum) && tarStreamNumber(b.subarray(148, 156)) === sum;
+}
+
+/**
+ * tar-stream's decodeOct, to make sure it reads a size field as Go does
+ * (they differ on odd spacing, NULs and base-256 forms; such headers are refused).
+ */
+function tarStreamNumber(f: Buffer): number | null {
+  if (f[0]! & 0x80) {
+    if (f[0] !== 0x80 && f[0] !== 0xff) return null;
+    const positive = f[0] === 0x80;
+    let sum = 0;
+    for (let i = f.length - 1, k = 0; i > 0; i--, k++) sum += (positive ? f[i]! : 0xff - f[i]!) * Math.pow(256, k);
+    return positive ? sum : -1 * sum;
+  }
+  let off = 0;
+  while (off < f.length && f[off] === 32) off++;
+  let end = off;
+  while (end < f.length && f[end] !== 32) end++;
+  while (off < end && f[off] === 0) off++;
+  if (end === off) return 0;
+  return parseInt(f.toString('utf8', off, end), 8);
+}
+
+const isASCII = (b: Buffer) => b.every((c) => c < 0x80);
+
+type HeaderFormat = 'v7' | 'ustar' | 'star' | 'gnu';
+
+/** The fields of one header block, read as Go's archive/tar reads them (readHeader). */
+function decodeHeader(b: Buffer, offset: number) {
+  const num = (start: number, len: number, what: string): bigint => {
+    const v = parseNumeric(b.subarray(start, start + len));
+    if (v === undefined) throw invalid(`bad ${what} field`, offset);
+    return v;
+  };
+  const magic = b.toString('latin1', 257, 263);
+  const version = b.toString('latin1', 263, 265);
+  const format: HeaderFormat =
+    magic === 'ustar\0' ? (b.toString('latin1', 508, 512) === 'tar\0' ? 'star' : 'ustar') : magic === 'ustar ' && version === ' \0' ? 'gnu' : 'v7';
+  const size = num(124, 12, 'size');
+  if (size < 0n) throw invalid('negative size', offset);
+  if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`entry size ${size} is too large`, offset);
+  if (tarStreamNumber(b.subarray(124, 136)) !== Number(size)) throw invalid('ambiguous size field', offset);
+  const h = {
+    format,
+    size: Number(size),
+    mode: num(100, 8, 'mode'),
+    uid: num(108, 8, 'uid'),
+    gid: num(116, 8, 'gid'),
+    mtimeNs: num(136, 12, 'mtime') * 1_000_000_000n,
+    atimeNs: undefined as bigint | undefined,
+    devmajor: 0n,
+    devminor: 0n,
+    name: cstr(b, 0, 100) as Buffer<ArrayBufferLike>,
+    linkname: cstr(b, 157, 100),
+    /** The name as tar-stream reads it (prefix for any 'ustar\0' magic), for its directory rule. */
+    streamName: magic === 'ustar\0' && b[345] !== 0 ? Buffer.concat([cstr(b, 345, 155), Buffer.from('/'), cstr(b, 0, 100)]) : cstr(b, 0, 100),
+  };
+  if (format === 'v7') return h;
+  h.devmajor = num(329, 8, 'devmajor');
+  h.devminor = num(337, 8, 'devminor');
+  let prefix: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  if (format === 'ustar') prefix = cstr(b, 345, 155);
+  else if (format === 'star') {
+    prefix = cstr(b, 345, 131);
+    h.atimeNs = num(476, 12, 'atime') * 1_000_000_000n;
+    num(488, 12, 'ctime');
+  } else {
+    // GNU: atime/ctime where USTAR has its prefix; if they do not parse and the bytes are ASCII, Go
+    // reads them as a prefix after all (files from pre-1.8 Go writers).
+    const at = b[345] !== 0 ? parseNumeric(b.subarray(345, 357)) : 0n;
+    const ct = b[357] !== 0 ? parseNumeric(b.subarray(357, 369)) : 0n;
+    if (at === undefined || ct === undefined) {
+      const p = cstr(b, 345, 155);
+      if (isASCII(p)) prefix = p;
+    } else if (b[345] !== 0) h.atimeNs = at * 1_000_000_000n;
+  }
+  if (prefix.length) h.name = Buffer.concat([prefix, Buffer.from('/'), h.name]);
+  return h;
 }
 
 /** Strict PAX record parsing ("%d %s=%s\n"), values kept as bytes; later duplicates win. */
@@ -124,21 +210,31 @@ export function parsePax(buf: Buffer, offset: number): Map<string, Buffer> {
   return out;
 }
 
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const inInt64 = (v: bigint) => v >= INT64_MIN && v <= INT64_MAX;
+
 /** Go's parsePAXTime: "<sec>[.<frac>]", possibly negative, to nanoseconds. */
 export function parsePaxTime(v: string): bigint | undefined {
   const m = /^(-?)(\d{1,19})(?:\.(\d*))?$/.exec(v);
   if (!m) return undefined;
-  const secs = BigInt(m[2]!);
+  const secs = BigInt(m[1]! + m[2]!);
+  if (!inInt64(secs)) return undefined;
   const nanos = BigInt(((m[3] ?? '') + '000000000').slice(0, 9));
-  const total = secs * 1_000_000_000n + nanos;
-  return m[1] === '-' ? -total : total;
+  return secs * 1_000_000_000n + (m[1] === '-' ? -nanos : nanos);
+}
+
+/** A PAX record Go's mergePAX would apply: present and not empty (an empty value keeps the header's). */
+function paxValue(pax: Map<string, Buffer>, key: string): Buffer | undefined {
+  const v = pax.get(key);
+  return v && v.length > 0 ? v : undefined;
 }
 
 function paxInt(pax: Map<string, Buffer>, key: string, offset: number): bigint | undefined {
-  const v = pax.get(key);
+  const v = paxValue(pax, key);
   if (v === undefined) return undefined;
   const s = v.toString('latin1');
-  if (!/^-?\d{1,19}$/.test(s)) throw invalid(`bad PAX ${key} ${JSON.stringify(s.slice(0, 40))}`, offset);
+  if (!/^-?\d{1,19}$/.test(s) || !inInt64(BigInt(s))) throw invalid(`bad PAX ${key} ${JSON.stringify(s.slice(0, 40))}`, offset);
   return BigInt(s);
 }
 
@@ -149,6 +245,8 @@ export class TarFramer {
   private hdr = Buffer.alloc(BLOCK);
   private hdrLen = 0;
   private remaining = 0;
+  /** Of `remaining`, how many bytes are block padding. */
+  private padding = 0;
   private zeroSeen = false;
   private consumed = 0;
   private metaType = '';
@@ -217,10 +315,22 @@ export class TarFramer {
     return out;
   }
 
-  /** At the end of the input: throws when the archive stopped inside a header or an entry. */
-  finish(): void {
-    if (this.state === 'end') return;
-    if (this.state === 'header' && this.hdrLen === 0) return;
+  /**
+   * At the end of the input: throws when the archive stopped inside a header
+   * or an entry's data. Stopping inside the padding after the data is a normal
+   * end for Go (tryReadFull); the missing padding is returned for tar-stream.
+   */
+  finish(): Buffer[] {
+    if (this.state === 'end') return [];
+    if (this.state === 'header' && this.hdrLen === 0) return [];
+    if ((this.state === 'data' || this.state === 'meta') && this.remaining <= this.padding) {
+      const fill = Buffer.alloc(this.remaining);
+      const forward = this.state === 'data' || this.metaForward;
+      if (this.state === 'meta') this.finishMeta();
+      this.remaining = 0;
+      this.state = 'end';
+      return forward && fill.length ? [fill] : [];
+    }
     throw invalid('unexpected end of archive: the tar is truncated', this.consumed + this.hdrLen);
   }
 
@@ -238,25 +348,26 @@ export class TarFramer {
     }
     if (this.zeroSeen) throw invalid('a zero block is followed by another header', offset);
     if (!checksumOk(b)) throw invalid('header checksum mismatch (not a tar archive, or corrupted)', offset);
+    // Only a checksum: tar-stream takes it for a zero block, Go for an entry without a name.
+    if (b.every((c, i) => c === 0 || (i >= 148 && i < 156))) throw invalid('a header with nothing but a checksum', offset);
     const tf = b[156] === 0 ? '0' : String.fromCharCode(b[156]!);
-    const size = parseNumeric(b.subarray(124, 136));
-    if (size === undefined || size < 0n) throw invalid('bad size field', offset);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`entry size ${size} is too large`, offset);
-    const magic = b.toString('latin1', 257, 263);
-    const version = b.toString('latin1', 263, 265);
-    const ustar = magic === 'ustar\0' && version === '00';
-    const gnu = magic === 'ustar ' && version === ' \0';
+    const h = decodeHeader(b, offset);
 
+    if (tf === 'g' && (this.pendingPax || this.gnuName || this.gnuLink)) {
+      // Go ends an entry's metadata at a global header, tar-stream carries it over: read two ways, refused.
+      throw invalid("a global PAX header between an entry's metadata and the entry", offset);
+    }
     if (tf === 'x' || tf === 'g' || tf === 'L' || tf === 'K') {
-      if (size > BigInt(this.limits.maxMetaBytes)) {
-        throw invalid(`${tf === 'x' || tf === 'g' ? 'PAX header' : 'GNU long name'} of ${size} bytes exceeds the limit of ${this.limits.maxMetaBytes}`, offset);
+      if (h.size > this.limits.maxMetaBytes) {
+        throw invalid(`${tf === 'x' || tf === 'g' ? 'PAX header' : 'GNU long name'} of ${h.size} bytes exceeds the limit of ${this.limits.maxMetaBytes}`, offset);
       }
       this.metaType = tf;
-      this.metaSize = Number(size);
+      this.metaSize = h.size;
       this.metaParts = [];
       this.metaForward = tf !== 'g';
       this.metaOffset = offset;
-      this.remaining = this.metaSize + pad(this.metaSize);
+      this.padding = pad(this.metaSize);
+      this.remaining = this.metaSize + this.padding;
       if (this.remaining === 0) this.finishMeta();
       else this.state = 'meta';
       return this.metaForward ? Buffer.from(b) : undefined;
@@ -270,48 +381,35 @@ export class TarFramer {
     for (const k of pax.keys()) {
       if (k.startsWith('GNU.sparse.')) throw notImplemented('PAX sparse files are not supported', { subject: `layer (tar entry at byte ${offset})` });
     }
-    let dataSize = Number(size);
+    let dataSize = h.size;
     const paxSize = paxInt(pax, 'size', offset);
     if (paxSize !== undefined) {
       if (paxSize < 0n || paxSize > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`bad PAX size ${paxSize}`, offset);
       dataSize = Number(paxSize);
     }
-    let ustarName = cstr(b, 0, 100);
-    if (ustar && b[345] !== 0) ustarName = Buffer.concat([cstr(b, 345, 155), Buffer.from('/'), ustarName]);
     if (HEADER_ONLY.has(tf) && tf !== '5' && dataSize > 0) throw invalid(`a ${describeType(tf)} entry carries ${dataSize} bytes of data`, offset);
 
-    const num = (start: number, len: number, what: string): bigint => {
-      const v = parseNumeric(b.subarray(start, start + len));
-      if (v === undefined) throw invalid(`bad ${what} field`, offset);
-      return v;
-    };
-    const mode = num(100, 8, 'mode');
-    let uid = num(108, 8, 'uid');
-    let gid = num(116, 8, 'gid');
-    let mtimeNs = num(136, 12, 'mtime') * 1_000_000_000n;
-    let atimeNs: bigint | undefined;
-    const hasDev = ustar || gnu;
-    const devmajor = hasDev ? num(329, 8, 'devmajor') : 0n;
-    const devminor = hasDev ? num(337, 8, 'devminor') : 0n;
+    let { uid, gid, mtimeNs, atimeNs } = h;
     uid = paxInt(pax, 'uid', offset) ?? uid;
     gid = paxInt(pax, 'gid', offset) ?? gid;
     for (const [key, set] of [
       ['mtime', (v: bigint) => (mtimeNs = v)],
       ['atime', (v: bigint) => (atimeNs = v)],
     ] as const) {
-      const raw = pax.get(key);
+      const raw = paxValue(pax, key);
       if (raw === undefined) continue;
       const v = parsePaxTime(raw.toString('latin1'));
       if (v === undefined) throw invalid(`bad PAX ${key}`, offset);
       set(v);
     }
-    const name = this.gnuName ?? pax.get('path') ?? ustarName;
-    const linkname = this.gnuLink ?? pax.get('linkpath') ?? cstr(b, 157, 100);
+    // Go ignores empty GNU long names and empty PAX values.
+    const name = (this.gnuName?.length ? this.gnuName : undefined) ?? paxValue(pax, 'path') ?? h.name;
+    const linkname = (this.gnuLink?.length ? this.gnuLink : undefined) ?? paxValue(pax, 'linkpath') ?? h.linkname;
     const slash = (n: Buffer) => n.length > 0 && n[n.length - 1] === 0x2f;
     // tar-stream takes a '0' or NUL entry whose ustar name ends in '/' for a directory; Go takes only a
     // NUL entry whose final (PAX / GNU) name ends in '/' for one. Either reads no data for its directory,
     // so such an entry with data would be read two ways: refused.
-    const streamDir = tf === '0' && slash(ustarName);
+    const streamDir = tf === '0' && slash(h.streamName);
     const goDir = b[156] === 0 && slash(name);
     if ((streamDir || goDir) && dataSize > 0) throw invalid('a regular entry named like a directory carries data', offset);
     const isDir = tf === '5' || goDir;
@@ -324,18 +422,19 @@ export class TarFramer {
       typeflag: isDir ? '5' : tf,
       name: Buffer.from(name),
       linkname: Buffer.from(linkname),
-      mode,
+      mode: h.mode,
       uid,
       gid,
       size: headerOnly ? 0 : dataSize,
       mtimeNs,
       atimeNs,
-      devmajor,
-      devminor,
+      devmajor: h.devmajor,
+      devminor: h.devminor,
       pax,
     });
     if (!headerOnly && dataSize > 0) {
-      this.remaining = dataSize + pad(dataSize);
+      this.padding = pad(dataSize);
+      this.remaining = dataSize + this.padding;
       this.state = 'data';
     }
     return Buffer.from(b);

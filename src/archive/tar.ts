@@ -69,7 +69,9 @@ export async function* readTar(source: AsyncIterable<Buffer>, hasher: Digester, 
           if (!ex.write(part)) await drained();
         }
       }
-      framer.finish();
+      for (const part of framer.finish()) {
+        if (!ex.write(part)) await drained();
+      }
       ex.end();
     } catch (e) {
       feedError = e;
@@ -89,6 +91,7 @@ export async function* readTar(source: AsyncIterable<Buffer>, hasher: Digester, 
     }
     await feeder;
     if (feedError) throw feedError;
+    if (framer.entries.length) throw internal(`tar reader out of step: ${framer.entries.length} header(s) without an entry`);
   } catch (e) {
     const err = feedError ?? e;
     if (err instanceof CtrxError) throw err;
