@@ -31,8 +31,9 @@ export async function promptSecret(prompt: string): Promise<string> {
   const { stderr } = await import('../src/platform/index.js');
   const stdin = process.stdin;
   if (!stdin.isTTY) throw invalidArgument('cannot ask for a password: standard input is not a terminal', { hint: 'use --password-stdin' });
-  stderr.write(prompt);
+  // Echo off before the prompt shows, so an answer typed right after it is never echoed.
   stdin.setRawMode(true);
+  stderr.write(prompt);
   stdin.resume();
   stdin.setEncoding('utf8');
   return new Promise<string>((resolve, reject) => {

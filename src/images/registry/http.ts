@@ -146,6 +146,12 @@ export function networkError(err: unknown, url: URL, phase: string): CtrxError {
       ...(early ? { hint: 'if this registry only speaks HTTPS, say so in hosts.toml (server = "https://…") or give its CA with --tlscacert' } : {}),
     });
   }
+  if (code.startsWith('HPE_')) {
+    return unavailable(`${url.host} did not answer with HTTP (${code})`, {
+      ...where,
+      ...(url.protocol === 'http:' ? { hint: 'if this registry only speaks HTTPS, say so in hosts.toml (server = "https://…") or give its CA with --tlscacert' } : {}),
+    });
+  }
   return unavailable(`${phase ? phase + ': ' : ''}${code || e?.message || String(err)}`, where);
 }
 

@@ -13,7 +13,8 @@ import { buildFixture } from '../../helpers/fixtures.js';
 import { platformImage, type Image } from '../../helpers/oci.js';
 import { pushImage, startRegistry, type Registry } from '../../helpers/registry.js';
 import { makeTempDir, removeTempDir } from '../../helpers/tmp.js';
-import { ctrx } from '../../cli/ctrx.js';
+import { ctrx, ctrxJs, runtimeCommand } from '../../cli/ctrx.js';
+import { spawn, spawnSync } from 'node:child_process';
 
 const ALICE = { user: 'alice', password: 'w0nderl4nd-Pa55' };
 let open: Registry;
@@ -257,4 +258,46 @@ test('push to a protected registry with -u (token scopes pull,push)', async () =
   assert.equal((await r.resolve(`${locked.host}/private/copy:v1`)).desc.digest, host.descriptor.digest);
   const anon = await createResolver({}, { dockerConfig: false }).pusher(`${locked.host}/private/copy:v2`);
   await assert.rejects(anon.blobExists(host.manifest.config), (e: unknown) => e instanceof CtrxError && e.category === 'permission-denied');
+});
+
+/** Runs the CLI on a pseudo-terminal (util-linux script), answering each prompt when it appears. */
+function onTerminal(args: string[], dockerDir: string, answers: [RegExp, string][]): Promise<{ code: number; out: string }> {
+  const cmd = [...runtimeCommand(ctrxJs), '-c', path.join(dockerDir, 'none.toml'), ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, DOCKER_CONFIG: dockerDir }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let seen = 0;
+  const pending = [...answers];
+  const onData = (b: Buffer): void => {
+    out += b.toString();
+    while (pending.length && pending[0]![0].test(out.slice(seen))) {
+      seen = out.length;
+      child.stdin.write(pending.shift()![1]);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128, out });
+    }),
+  );
+}
+
+const haveScript = spawnSync('script', ['--version']).status === 0;
+
+test('ctrx login on a terminal asks for the user name and the password, without echoing the password', { skip: !haveScript && 'util-linux script is missing' }, async () => {
+  const dir = tmp();
+  const r = await onTerminal(['login', locked.host], dir, [
+    [/Username: /, 'alice\r'],
+    [/Password: /, `${ALICE.password}\r`],
+  ]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /Login Succeeded/);
+  assert.ok(!r.out.includes(ALICE.password), `password echoed: ${JSON.stringify(r.out)}`);
+  assert.ok(JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')).auths[locked.host]);
+  const bad = await onTerminal(['login', locked.host, '-u', 'alice'], tmp(), [[/Password: /, 'Nope-N0pe-Nope\r']]);
+  assert.equal(bad.code, 8, bad.out);
+  assert.ok(!bad.out.includes('Nope-N0pe-Nope'));
 });
