@@ -113,13 +113,19 @@ export async function makeWorld(label: string): Promise<World> {
       closed = true;
       killAll();
       await new Promise((r) => setTimeout(r, 100));
-      removeStaleCgroups([...cgroups, ...cgroupParents()]);
-      for (const p of cgroupParents()) {
-        try {
-          rmdirSync(p);
-        } catch {
-          /* busy or gone */
+      // A cgroup runc is still tearing down keeps its parent busy for a moment: retry briefly.
+      for (let i = 0; i < 40; i++) {
+        removeStaleCgroups([...cgroups, ...cgroupParents()]);
+        let busy = false;
+        for (const p of cgroupParents()) {
+          try {
+            rmdirSync(p);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') busy = true;
+          }
         }
+        if (!busy) break;
+        await sleep(50);
       }
       removeTempDir(dir);
     },
