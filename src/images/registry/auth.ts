@@ -85,15 +85,20 @@ export class Authorizer {
     return all;
   }
 
-  /** What to send without a round trip, when this endpoint's scheme is already known. */
+  /**
+   * What to send before any 401: Basic credentials once the endpoint is known
+   * to want them, a cached token for these scopes, or (the endpoint being
+   * known to use tokens) a token fetched now, saving a round trip per scope.
+   */
   async current(ep: Endpoint, scopes: string[]): Promise<Authorization | undefined> {
     const s = this.schemes.get(origin(ep));
     if (!s) return undefined;
     const cred = await this.o.credentials(ep);
     if (s.kind === 'basic') return cred ? { value: basicHeader(cred), fresh: false, user: cred.username } : undefined;
-    const hit = tokenCache.get(this.cacheKey(s, this.allScopes(s, scopes), cred?.username));
+    const hit = tokenCache.get(this.cacheKey(s, scopes, cred?.username));
     if (hit && hit.expiresAt > Date.now()) return { value: `Bearer ${hit.token}`, fresh: false, user: cred?.username };
-    return undefined;
+    const token = await this.fetchToken(ep, s, scopes, cred, ep.host);
+    return { value: `Bearer ${token}`, fresh: true, user: cred?.username };
   }
 
   /**
