@@ -548,3 +548,40 @@ test('login goes through the token dance without a scope; refused credentials ar
   clearTokenCache();
   await fails(verifyLogin(srv.hostA, { username: USER, secret: PASS }, { limits: LIMITS }), 'permission-denied', /token server .* refused the credentials of user "alice"/);
 });
+
+test('host names are checked on the addresses they resolve to, at connection time', async () => {
+  const { send } = await import('../../../src/images/registry/http.js');
+  srv.handle((req, res) => void res.end('ok'));
+  const port = srv.hostA.split(':')[1];
+  const seen: string[] = [];
+  await fails(
+    send({ method: 'GET', url: new URL(`http://localhost:${port}/x`), idleTimeoutMs: 1000, addressGuard: (a) => (seen.push(a), 'not this one') }),
+    'unavailable',
+    /refusing localhost: not this one/,
+  );
+  assert.ok(seen.length >= 1 && seen.every((a) => a === '127.0.0.1' || a === '::1'), seen.join());
+  assert.equal(srv.requests.length, 0, 'no connection was made');
+  const ok = await send({ method: 'GET', url: new URL(`http://localhost:${port}/x`), idleTimeoutMs: 1000, addressGuard: () => undefined });
+  assert.equal((await ok.read(100, 'body')).toString(), 'ok');
+});
+
+test('a redirect to a host name of the same class is followed (localhost from 127.0.0.1)', async () => {
+  const port = srv.hostA.split(':')[1];
+  srv.handle((req, res) => {
+    if (req.headers.host?.startsWith('localhost')) {
+      res.writeHead(200, { 'content-length': img.layer.length });
+      return void res.end(img.layer);
+    }
+    res.writeHead(307, { location: `http://localhost:${port}/blob` });
+    res.end();
+  });
+  const r = await resolver().fetcher(ref()).fetch(img.layerDesc);
+  assert.equal(await drain(r.stream), img.layer.length);
+});
+
+test('an abort signal cancels a request in flight', async () => {
+  srv.handle(() => {});
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  await fails(resolver({ signal: ac.signal, limits: { ...LIMITS, idleTimeoutMs: 10_000 } }).resolve(ref()), 'unavailable', /cancelled/, 1000);
+});
