@@ -17,6 +17,11 @@ import { version } from './version.js';
 import { info } from './info.js';
 import { run } from './run.js';
 import { completion, complete } from './completion.js';
+import { logs } from './logs.js';
+import { stop } from './stop.js';
+import { wait } from './wait.js';
+import { ps } from './ps.js';
+import { kill } from './tasks/kill.js';
 import { login } from './login.js';
 import { logout } from './logout.js';
 
@@ -31,6 +36,11 @@ export const manifest: (Group | Command)[] = [
   plugins,
   config,
   run,
+  ps,
+  logs,
+  stop,
+  wait,
+  kill,
   version,
   info,
   login,

@@ -1,3 +1,59 @@
-import { stub } from './_lib/stub.js';
+import { command } from './_lib/define.js';
+import { containerFlags, containerOptions, type ContainerArgs } from './_lib/container-flags.js';
+import { env } from '../src/platform/index.js';
 
-export const run = stub('', 'run', 'Run a container', { positional: '<image> <id> [args..]' });
+interface RunArgs extends ContainerArgs {
+  rm?: boolean;
+  detach?: boolean;
+  pull: string;
+  'null-io'?: boolean;
+  '--'?: string[];
+}
+
+export const run = command<RunArgs>({
+  name: 'run',
+  positional: '<image> <id> [args..]',
+  describe: 'Run a container: pull if missing, create, start (foreground, or -d under a shim)',
+  complete: 'images',
+  passthrough: true,
+  options: (y) =>
+    containerFlags(y)
+      .option('rm', { type: 'boolean', description: 'Remove the container (and its snapshot) when the task exits' })
+      .option('detach', { alias: 'd', type: 'boolean', description: 'Run in the background under ctrx-shim; output goes to the log (ctrx logs ID)' })
+      .option('pull', { type: 'string', default: 'missing', choices: ['missing', 'always', 'never'], description: 'Pull the image first' })
+      .option('null-io', { type: 'boolean', description: 'Discard the task output' })
+      .check((a) => (a.rm && a.detach ? '--rm and --detach cannot be used together' : true)),
+  run: async (argv) => {
+    const { contextFrom } = await import('./_lib/context.js');
+    const { ensureImage, exitWith } = await import('./_lib/tasks.js');
+    const { createContainer } = await import('../src/containers/create.js');
+    const { runAttached, startDetached } = await import('../src/containers/task.js');
+    const { removeContainers } = await import('../src/containers/remove.js');
+    const ctx = await contextFrom(argv);
+    const snapshotter = argv.snapshotter ?? (env('CONTAINERD_SNAPSHOTTER') || ctx.facts.snapshotter);
+    const opts = await containerOptions(
+      { ...argv, snapshotter, args: [...(argv.args ?? []), ...(argv['--'] ?? [])] },
+      { snapshotter, binaryName: ctx.facts.runc.binaryName, systemdCgroup: ctx.facts.runc.systemdCgroup },
+    );
+    await ensureImage(ctx, argv.image, argv.pull, { snapshotter });
+    const { record } = createContainer(ctx, opts);
+    const runcOptions = argv['runc-binary'] ? { binary: argv['runc-binary'] } : {};
+    if (argv.detach) {
+      try {
+        await startDetached(ctx, record.id, { ...(argv.tty ? { tty: true } : {}), ...(argv['null-io'] ? { nullIO: true } : {}), runcOptions });
+      } catch (e) {
+        // Nothing half-made stays behind: the container goes with its failed task.
+        await removeContainers(ctx, [record.id], { force: true });
+        throw e;
+      }
+      return;
+    }
+    let status: number;
+    try {
+      status = await runAttached(ctx, record.id, { ...(argv.tty ? { tty: true } : {}), runcOptions, ...(argv['null-io'] ? { stdio: { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } } : {}) });
+    } finally {
+      if (argv.rm) await removeContainers(ctx, [record.id], { force: true });
+    }
+    exitWith(status);
+  },
+});

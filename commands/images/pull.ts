@@ -1,6 +1,5 @@
 import { command } from '../_lib/define.js';
 import { env } from '../../src/platform/index.js';
-import type { PullProgress } from '../../src/images/pull.js';
 
 interface PullArgs {
   ref: string;
@@ -44,24 +43,11 @@ export const pull = command<PullArgs>({
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { pullImage } = await import('../../src/images/pull.js');
-    const { progressView, bar, rate } = await import('../_lib/progress.js');
     const { humanSize, print, printJSON } = await import('../_lib/output.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
     const ctx = await contextFrom(argv);
-    const started = Date.now();
-    const view = await progressView(!argv.quiet && argv.format !== 'json');
-    const blobs = new Map<string, { ref: string; offset: number; total: number; status: string }>();
-    let unpacking = '';
-    const onProgress = (p: PullProgress) => {
-      if (p.kind === 'blob') blobs.set(p.digest, { ref: p.ref, offset: p.offset, total: p.total, status: p.status });
-      else if (p.kind === 'unpack') unpacking = `unpacking layer ${p.layer + 1}/${p.layers} ${p.chainId.slice(0, 19)}… ${p.status}`;
-      const elapsed = Date.now() - started;
-      const done = [...blobs.values()].reduce((n, b) => n + b.offset, 0);
-      const lines = [...blobs.values()].map((b) => `${b.ref.slice(0, 32).padEnd(33)} ${b.status.padEnd(11)} ${bar(b.offset, b.total)} ${humanSize(b.offset)}/${humanSize(b.total)}`);
-      lines.push(`elapsed: ${(elapsed / 1000).toFixed(1)} s  total: ${humanSize(done)}  (${rate(done, elapsed)})`);
-      if (unpacking) lines.push(unpacking);
-      view.update(lines);
-    };
+    const { pullProgress } = await import('../_lib/pull-view.js');
+    const { onProgress, view, started } = await pullProgress(!argv.quiet && argv.format !== 'json');
     let result;
     try {
       result = await pullImage(ctx, argv.ref, {
