@@ -79,7 +79,7 @@ export class RegistryClient {
         const who = auth?.user ? `the credentials of user ${JSON.stringify(auth.user)}` : 'anonymous access';
         throw permissionDenied(`authorization failed: ${ep.host} refused ${who}${this.repository ? ` for ${this.repository}` : ''}`, {
           subject: this.subject,
-          hint: auth?.user ? 'check the user name and password (ctrx login), and that the repository exists' : `run "ctrx login ${ep.registry}" or pass -u USER; or the repository does not exist`,
+          hint: auth?.user ? `check the user name and password (ctrx login)${this.repository ? ', and that the repository exists' : ''}` : `run "ctrx login ${ep.registry}" or pass -u USER; or the repository does not exist`,
         });
       }
       if (r.body !== undefined && !(r.body instanceof Uint8Array)) {
