@@ -37,6 +37,9 @@ export interface ResolverContext {
   onDebug?: DebugFn;
 }
 
+/** containerd's conventional hosts.toml root. */
+export const DEFAULT_HOSTS_DIR = '/etc/containerd/certs.d';
+
 export interface ResolverOptions {
   /** `--hosts-dir`: hosts.toml roots; replaces config_path when given. */
   hostsDir?: string | string[];
@@ -114,7 +117,9 @@ export function createResolver(ctx: ResolverContext = {}, opts: ResolverOptions 
   const ca = readCaFiles(opts.tlsCaCert);
   if (ca?.length) tls.ca = ca;
   const hostsCfg: HostsConfig = {
-    hostsDirs: opts.hostsDir !== undefined ? splitHostsDirs(opts.hostsDir) : splitHostsDirs(ctx.facts?.registry?.configPath),
+    // With no config_path, the directory `ctrx config hosts` writes to (and nerdctl reads) still counts:
+    // mirrors are honoured on every pull, not only when a flag asks.
+    hostsDirs: opts.hostsDir !== undefined ? splitHostsDirs(opts.hostsDir) : splitHostsDirs(ctx.facts?.registry?.configPath || DEFAULT_HOSTS_DIR),
     mirrors: ctx.facts?.registry?.mirrors ?? {},
     plainHttp: opts.plainHttp,
     tls,
