@@ -1,3 +1,4 @@
+import { many } from './define.js';
 /**
  * ctr's container flags, declared once for `containers create` and `run`,
  * and read into the library's typed options in one function.
@@ -45,17 +46,17 @@ export function containerFlags(y: Argv): Argv {
     .positional('image', { type: 'string', describe: 'Image name or reference (short names like redis work)' })
     .positional('id', { type: 'string', describe: 'Container id' })
     .positional('args', { type: 'string', array: true, describe: 'Command and arguments (replace the image Cmd)' })
-    .option('env', { type: 'string', array: true, description: 'Environment variable KEY=VALUE (KEY alone unsets it)' })
+    .option('env', { type: 'string', coerce: many, description: 'Environment variable KEY=VALUE (KEY alone unsets it)' })
     .option('env-file', { type: 'string', description: 'File with KEY=VALUE lines' })
     .option('cwd', { type: 'string', description: 'Working directory inside the container' })
     .option('user', { alias: 'u', type: 'string', description: 'user[:group] or uid[:gid], looked up inside the image' })
     .option('hostname', { type: 'string', description: 'Container hostname' })
-    .option('mount', { type: 'string', array: true, description: 'type=bind,src=/host,dst=/path,options=rbind:ro or type=tmpfs,dst=/path' })
+    .option('mount', { type: 'string', coerce: many, description: 'type=bind,src=/host,dst=/path,options=rbind:ro or type=tmpfs,dst=/path' })
     .option('net-host', { type: 'boolean', description: "Use the host's network (and its /etc/hosts, /etc/resolv.conf)" })
     .option('read-only', { type: 'boolean', description: 'Read-only root filesystem' })
     .option('privileged', { type: 'boolean', description: 'All capabilities, all devices, no masked paths' })
-    .option('cap-add', { type: 'string', array: true, description: 'Add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)' })
-    .option('cap-drop', { type: 'string', array: true, description: 'Drop a capability' })
+    .option('cap-add', { type: 'string', coerce: many, description: 'Add a capability (NET_ADMIN, CAP_SYS_TIME, ALL)' })
+    .option('cap-drop', { type: 'string', coerce: many, description: 'Drop a capability' })
     .option('memory-limit', { type: 'number', description: 'Memory limit in bytes' })
     .option('cpus', { type: 'number', description: 'CPUs (CFS quota over a 100 ms period)' })
     .option('cpu-quota', { type: 'number', description: 'CFS quota in µs' })
@@ -63,8 +64,8 @@ export function containerFlags(y: Argv): Argv {
     .option('cpu-shares', { type: 'number', description: 'CPU shares' })
     .option('pids-limit', { type: 'number', description: 'Maximum number of processes' })
     .option('tty', { alias: 't', type: 'boolean', description: 'Allocate a terminal' })
-    .option('label', { type: 'string', array: true, description: 'Container label key=value' })
-    .option('annotation', { type: 'string', array: true, description: 'Spec annotation key=value' })
+    .option('label', { type: 'string', coerce: many, description: 'Container label key=value' })
+    .option('annotation', { type: 'string', coerce: many, description: 'Spec annotation key=value' })
     .option('snapshotter', { type: 'string', description: 'Snapshotter (overlayfs, native)', defaultDescription: '$CONTAINERD_SNAPSHOTTER or the config' })
     .option('runc-binary', { type: 'string', description: 'runc binary (default: the config\'s BinaryName, else runc)' })
     .option('runc-systemd-cgroup', { type: 'boolean', description: 'Use the systemd cgroup driver (needs --cgroup slice:prefix:name)' })

@@ -44,3 +44,11 @@ export interface Group {
 
 export const command = <T = any>(c: Command<T>): Command<T> => c;
 export const group = (g: Group): Group => g;
+
+/**
+ * For repeatable flags (`--env A=1 --env B=2`): yargs' `array: true` would
+ * also swallow the positionals that follow (`--env A=1 busybox t1`), so
+ * such flags are plain strings that yargs collects when repeated, coerced
+ * to an array here.
+ */
+export const many = (v: unknown): string[] => ([] as unknown[]).concat(v ?? []).map(String);

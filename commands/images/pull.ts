@@ -1,4 +1,4 @@
-import { command } from '../_lib/define.js';
+import { command, many } from '../_lib/define.js';
 import { env } from '../../src/platform/index.js';
 
 interface PullArgs {
@@ -26,16 +26,16 @@ export const pull = command<PullArgs>({
   options: (y) =>
     y
       .positional('ref', { type: 'string', describe: 'Image reference' })
-      .option('platform', { type: 'string', array: true, description: 'Pull content for this platform (repeatable; default: this host)' })
+      .option('platform', { type: 'string', coerce: many, description: 'Pull content for this platform (repeatable; default: this host)' })
       .option('all-platforms', { type: 'boolean', description: 'Pull content for all platforms' })
       .option('snapshotter', { type: 'string', description: 'Snapshotter to unpack into', defaultDescription: '$CONTAINERD_SNAPSHOTTER or the config' })
       .option('no-unpack', { type: 'boolean', description: 'Fetch only; do not unpack into the snapshotter' })
       .option('max-concurrent-downloads', { type: 'number', default: 3, description: 'Layers downloaded at once' })
-      .option('label', { type: 'string', array: true, description: 'Label for the image record, key=value' })
+      .option('label', { type: 'string', coerce: many, description: 'Label for the image record, key=value' })
       .option('plain-http', { type: 'boolean', description: 'Use plain HTTP for the registry' })
       .option('skip-verify', { alias: 'k', type: 'boolean', description: "Don't verify the registry's TLS certificate" })
-      .option('tlscacert', { type: 'string', array: true, description: 'CA certificate file(s) for the registry' })
-      .option('hosts-dir', { type: 'string', array: true, description: 'hosts.toml directories (replace config_path)' })
+      .option('tlscacert', { type: 'string', coerce: many, description: 'CA certificate file(s) for the registry' })
+      .option('hosts-dir', { type: 'string', coerce: many, description: 'hosts.toml directories (replace config_path)' })
       .option('user', { alias: 'u', type: 'string', description: 'user[:password] for the registry (asked on a terminal when missing)' })
       .option('print-chainid', { type: 'boolean', description: 'Print the image chainID' })
       .option('quiet', { alias: 'q', type: 'boolean', description: 'Print nothing' })

@@ -1,4 +1,4 @@
-import { command } from '../_lib/define.js';
+import { command, many } from '../_lib/define.js';
 
 interface ExecArgs {
   id: string;
@@ -27,7 +27,7 @@ export const exec = command<ExecArgs>({
       .option('detach', { alias: 'd', type: 'boolean', description: 'Run in the background; output goes to the task log' })
       .option('user', { alias: 'u', type: 'string', description: 'uid[:gid] or a user of the image' })
       .option('cwd', { type: 'string', description: 'Working directory' })
-      .option('env', { type: 'string', array: true, description: 'KEY=VALUE' }),
+      .option('env', { type: 'string', coerce: many, description: 'KEY=VALUE' }),
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { execInTask } = await import('../../src/tasks/exec.js');
