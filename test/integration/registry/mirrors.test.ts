@@ -73,7 +73,7 @@ test('the same mirror through the config facts (config_path), and through the le
   const dir = hostsDir(`[host."http://${reg.host}"]\n`);
   const viaConfigPath = createResolver({ facts: { registry: { configPath: `/nonexistent:${dir}`, mirrors: {} } } }, { dockerConfig: false });
   assert.equal((await viaConfigPath.resolve('docker.io/library/busybox:latest')).endpoint.host, reg.host);
-  const viaMirrors = createResolver({ facts: { registry: { mirrors: { 'docker.io': [`http://${reg.host}`] } } } }, { dockerConfig: false });
+  const viaMirrors = createResolver({ facts: { registry: { configPath: '/nonexistent-ctrx-hosts', mirrors: { 'docker.io': [`http://${reg.host}`] } } } }, { dockerConfig: false });
   const got = await viaMirrors.resolve('busybox:latest');
   assert.equal(got.desc.digest, image.root.digest);
   assert.equal(got.endpoint.source, 'config.toml registry.mirrors."docker.io"');

@@ -32,7 +32,7 @@ beforeEach(() => {
 });
 
 function resolver(o: ResolverOptions = {}) {
-  return createResolver({}, { user: `${USER}:${PASS}`, dockerConfig: false, limits: LIMITS, ...o });
+  return createResolver({}, { hostsDir: [], user: `${USER}:${PASS}`, dockerConfig: false, limits: LIMITS, ...o });
 }
 const ref = (tag = 'latest') => `${srv.hostA}/lib/app:${tag}`;
 

@@ -49,7 +49,7 @@ async function drain(s: AsyncIterable<Uint8Array>): Promise<number> {
 }
 
 test('resolve an OCI index by tag and by digest; fetch its manifest, config and layer', async () => {
-  const r = createResolver({}, { dockerConfig: false });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false });
   const byTag = await r.resolve(`${open.host}/lib/busybox:v1`);
   assert.deepEqual(byTag.desc, { mediaType: oci.root.mediaType, digest: oci.root.digest, size: oci.root.size });
   assert.equal(byTag.name, `${open.host}/lib/busybox:v1`);
@@ -75,7 +75,7 @@ test('resolve an OCI index by tag and by digest; fetch its manifest, config and 
 });
 
 test('Docker schema 2 list and manifest resolve with their media types', async () => {
-  const r = createResolver({}, { dockerConfig: false });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false });
   const got = await r.resolve(`${open.host}/lib/busybox:docker`);
   assert.equal(got.desc.mediaType, docker.root.mediaType);
   const doc = await r.fetcher(got.ref).readDocument(got.desc);
@@ -83,14 +83,14 @@ test('Docker schema 2 list and manifest resolve with their media types', async (
 });
 
 test('unknown tags and repositories are not-found errors', async () => {
-  const r = createResolver({}, { dockerConfig: false });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false });
   await assert.rejects(r.resolve(`${open.host}/lib/busybox:nope`), (e: unknown) => e instanceof CtrxError && e.category === 'not-found' && /not found/.test(e.message));
   await assert.rejects(r.resolve(`${open.host}/no/such:v1`), (e: unknown) => e instanceof CtrxError && e.category === 'not-found');
 });
 
 test('a protected registry without credentials: permission denied with a login hint', async () => {
   clearTokenCache();
-  const r = createResolver({}, { dockerConfig: false });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false });
   await assert.rejects(r.resolve(`${locked.host}/private/busybox:v1`), (e: unknown) => {
     assert.ok(e instanceof CtrxError);
     assert.equal(e.category, 'permission-denied');
@@ -101,7 +101,7 @@ test('a protected registry without credentials: permission denied with a login h
 });
 
 test('Basic auth with -u user:password', async () => {
-  const r = createResolver({}, { dockerConfig: false, user: `${ALICE.user}:${ALICE.password}` });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false, user: `${ALICE.user}:${ALICE.password}` });
   const got = await r.resolve(`${locked.host}/private/busybox:v1`);
   assert.equal(got.desc.digest, oci.root.digest);
   const { index } = await r.fetcher(got.ref).readIndex(got.desc);
@@ -110,7 +110,7 @@ test('Basic auth with -u user:password', async () => {
 
 test('-u user without a password asks through the callback, once', async () => {
   let asked = 0;
-  const r = createResolver({}, { dockerConfig: false, user: ALICE.user, promptPassword: async (reg, u) => (asked++, assert.equal(reg, locked.host), assert.equal(u, 'alice'), ALICE.password) });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false, user: ALICE.user, promptPassword: async (reg, u) => (asked++, assert.equal(reg, locked.host), assert.equal(u, 'alice'), ALICE.password) });
   await r.resolve(`${locked.host}/private/busybox:v1`);
   await r.resolve(`${locked.host}/private/busybox@${oci.root.digest}`);
   assert.equal(asked, 1);
@@ -120,12 +120,12 @@ test('Basic auth from a docker config file', async () => {
   const dir = tmp();
   const file = path.join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ auths: { [`http://${locked.host}`]: { auth: Buffer.from(`${ALICE.user}:${ALICE.password}`).toString('base64') } } }));
-  const r = createResolver({}, { dockerConfig: file });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: file });
   assert.equal((await r.resolve(`${locked.host}/private/busybox:v1`)).desc.digest, oci.root.digest);
 });
 
 test('a wrong password: authorization failed, the password never in the error', async () => {
-  const r = createResolver({}, { dockerConfig: false, user: `${ALICE.user}:not-the-Passw0rd` });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false, user: `${ALICE.user}:not-the-Passw0rd` });
   await assert.rejects(r.resolve(`${locked.host}/private/busybox:v1`), (e: unknown) => {
     assert.ok(e instanceof CtrxError);
     assert.equal(e.category, 'permission-denied');
@@ -204,7 +204,7 @@ test('ctrx login to an open registry succeeds; a dead one is a clear unavailable
 });
 
 test('push primitives: exists, monolithic, chunked, streamed, cross-repository mount, manifest by tag', async () => {
-  const r = createResolver({}, { dockerConfig: false });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false });
   const host = platformImage(oci);
   const target = `${open.host}/pushed/busybox:v2`;
   const p = await r.pusher(target);
@@ -231,7 +231,7 @@ test('push primitives: exists, monolithic, chunked, streamed, cross-repository m
 });
 
 test('push refuses data that does not match its descriptor, before the final PUT', async () => {
-  const r = createResolver({}, { dockerConfig: false });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false });
   const p = await r.pusher(`${open.host}/pushed/bad:v1`);
   const data = Buffer.from('hello');
   const { createHash } = await import('node:crypto');
@@ -248,7 +248,7 @@ test('push refuses data that does not match its descriptor, before the final PUT
 });
 
 test('push to a protected registry with -u (token scopes pull,push)', async () => {
-  const r = createResolver({}, { dockerConfig: false, user: `${ALICE.user}:${ALICE.password}` });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false, user: `${ALICE.user}:${ALICE.password}` });
   const host = platformImage(oci);
   const p = await r.pusher(`${locked.host}/private/copy:v1`);
   for (const d of [host.manifest.config, ...host.manifest.layers]) {
@@ -256,7 +256,7 @@ test('push to a protected registry with -u (token scopes pull,push)', async () =
   }
   await p.putManifest(host.descriptor, oci.blobs.get(host.descriptor.digest)!, { tag: 'v1' });
   assert.equal((await r.resolve(`${locked.host}/private/copy:v1`)).desc.digest, host.descriptor.digest);
-  const anon = await createResolver({}, { dockerConfig: false }).pusher(`${locked.host}/private/copy:v2`);
+  const anon = await createResolver({}, { hostsDir: [], dockerConfig: false }).pusher(`${locked.host}/private/copy:v2`);
   await assert.rejects(anon.blobExists(host.manifest.config), (e: unknown) => e instanceof CtrxError && e.category === 'permission-denied');
 });
 

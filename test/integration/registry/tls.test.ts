@@ -104,6 +104,6 @@ test('login over TLS: --tlscacert or an https:// server argument selects TLS for
 });
 
 test('a CA for a loopback registry means TLS for pulls too', async () => {
-  const r = createResolver({}, { dockerConfig: false, tlsCaCert: caFile });
+  const r = createResolver({}, { hostsDir: [], dockerConfig: false, tlsCaCert: caFile });
   assert.equal((await r.resolve(`${host}/lib/app:latest`)).endpoint.base, `https://${host}/v2`);
 });
