@@ -22,8 +22,10 @@
  *   verifyLogin(server, { username, secret }, { plainHttp, skipVerify, tlsCaCert }) / saveLogin / removeLogin
  *   parseDocument(bytes, mediaType, subject) for documents already in the content store.
  *
- * `ctx` is an OpContext or anything with `facts.registry` (config_path and
- * the legacy mirrors table) and `onDebug`. Every failure is a CtrxError:
+ * `ctx` is an OpContext or anything with `facts.registry` (config_path,
+ * /etc/containerd/certs.d when unset, and the legacy mirrors table) and
+ * `onDebug`; `hostsDir` (--hosts-dir) replaces config_path, `hostsDir: []`
+ * reads no hosts directory at all. Every failure is a CtrxError:
  * not-found (unknown reference or blob), permission-denied (authorization
  * failed), unavailable (network, stalls, refused redirects/realms, 5xx,
  * rate limits), failed-precondition (size/digest mismatch, over-limit
