@@ -20,7 +20,7 @@ export const mount = command<{ ref: string; target: string; rw: boolean; platfor
     const { mountImage } = await import('../../src/images/mount.js');
     const { pickSnapshotter } = await import('../content/_ctrfmt.js');
     const ctx = await contextFrom(argv);
-    const r = mountImage(ctx, String(argv.ref), String(argv.target), { rw: argv.rw, platform: argv.platform, snapshotter: await pickSnapshotter(argv.snapshotter, ctx.facts.snapshotter) });
+    const r = await mountImage(ctx, String(argv.ref), String(argv.target), { rw: argv.rw, platform: argv.platform, snapshotter: await pickSnapshotter(argv.snapshotter, ctx.facts.snapshotter) });
     print(r.chainId);
     print(r.target);
   },

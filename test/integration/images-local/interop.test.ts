@@ -31,6 +31,8 @@ before(async () => {
   // 'prune': a container keeps busybox; layered is unused
   for (const r of [refs.busybox, refs.layered]) await cd.ctrOk(['images', 'pull', '--plain-http', r], { namespace: 'prune' });
   await cd.ctrOk(['containers', 'create', refs.busybox, 'keeper'], { namespace: 'prune' });
+  // 'fetch': the content of an image, never unpacked
+  await cd.ctrOk(['content', 'fetch', '--plain-http', refs.layered], { namespace: 'fetch' });
 }, { timeout: 300_000 });
 
 after(async () => {
@@ -235,6 +237,21 @@ test('containerd stopped: images mount shows the files; unmount --rm leaves no m
   assert.equal(mountsUnder(rw).length, 0);
 });
 
+test('containerd stopped: images mount unpacks an image that is not unpacked, under its lease', { skip }, async () => {
+  const { refs } = w;
+  assert.match(w.x(['images', 'check'], { ns: 'fetch' }).stdout, /complete \(4\/4\) .* false\n$/);
+  const dir = join(dirs, 'fetched');
+  mkdirSync(dir);
+  const m = w.x(['images', 'mount', refs.layered, dir], { ns: 'fetch' });
+  assert.equal(m.code, 0, m.stderr);
+  assert.ok(existsSync(join(dir, 'bin', 'busybox')));
+  assert.equal(w.x(['images', 'unmount', '--rm', dir], { ns: 'fetch' }).code, 0);
+  assert.equal(mountsUnder(dir).length, 0);
+  // the chain stays: the config blob now references it
+  assert.match(w.x(['images', 'check'], { ns: 'fetch' }).stdout, /complete \(4\/4\) .* true\n$/);
+  assert.equal(lines(w.x(['snapshots', 'ls'], { ns: 'fetch' }).stdout).length, 4);
+});
+
 test('containerd stopped: a snapshot chain, content ingests and images prune --all', { skip }, async () => {
   const ok = (args: string[], o: { ns?: string; input?: string } = {}) => {
     const r = w.x(args, o);
@@ -276,6 +293,11 @@ test('containerd restarted: it sees what ctrx wrote, and its GC collects only wh
   await waitFor('content GC', async () => !(await cd.ctrOk(['content', 'ls', '-q'])).stdout.includes(sha256(loose)));
   assert.equal((await cd.ctrOk(['content', 'get', sha256(data)])).stdout, data);
   assert.ok(!existsSync(join(cd.root, 'io.containerd.content.v1.content', 'blobs', 'sha256', sha256(loose).slice(7))));
+  // the image ctrx unpacked while mounting: containerd sees it complete and unpacked, as ctrx does
+  const fc = await cd.ctrOk(['images', 'check'], { namespace: 'fetch' });
+  assert.match(fc.stdout, /complete \(4\/4\) .* true\n$/);
+  assert.equal(w.x(['images', 'check'], { ns: 'fetch' }).stdout, fc.stdout);
+  assert.equal(lines((await cd.ctrOk(['snapshots', 'ls'], { namespace: 'fetch' })).stdout).length, 4, 'the three layers kept by GC');
   // prune: busybox (used by a container) stays complete and usable
   assert.equal((await cd.ctrOk(['images', 'ls', '-q'], { namespace: 'prune' })).stdout, refs.busybox + '\n');
   assert.match((await cd.ctrOk(['images', 'check'], { namespace: 'prune' })).stdout, /complete \(2\/2\) .* true\n$/);
