@@ -13,8 +13,15 @@ _ctrx_canon() {
     plugins|plugin) echo plugins ;;
     config) echo config ;;
     run) echo run ;;
+    ps) echo ps ;;
+    logs) echo logs ;;
+    stop) echo stop ;;
+    wait) echo wait ;;
+    kill) echo kill ;;
     version) echo version ;;
     info) echo info ;;
+    login) echo login ;;
+    logout) echo logout ;;
     completion) echo completion ;;
     *) echo "$1" ;;
   esac
@@ -103,12 +110,28 @@ _ctrx_canon_verb() {
 _ctrx_flags() {
   case "$1" in
     images/ls) echo '--quiet -q --format' ;;
+    images/pull) echo '--platform --all-platforms --snapshotter --no-unpack --max-concurrent-downloads --label --plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --print-chainid --quiet -q --format' ;;
     images/rm) echo '--sync' ;;
     images/tag) echo '--force' ;;
     images/label) echo '--replace-all -r' ;;
+    images/check) echo '--quiet -q --format --snapshotter' ;;
+    images/mount) echo '--rw --platform --snapshotter' ;;
+    images/unmount) echo '--rm --snapshotter' ;;
+    images/usage) echo '--quiet -q --format --snapshotter' ;;
+    images/inspect) echo '--content --format' ;;
+    images/prune) echo '--all --format' ;;
+    containers/create) echo '--env --env-file --cwd --user -u --hostname --mount --net-host --read-only --privileged --cap-add --cap-drop --memory-limit --cpus --cpu-quota --cpu-period --cpu-shares --pids-limit --tty -t --label --annotation --snapshotter --runc-binary --runc-systemd-cgroup --cgroup --allow-new-privs --seccomp-profile --entrypoint' ;;
     containers/ls) echo '--quiet -q --format' ;;
     containers/info) echo '--spec --format' ;;
-    containers/rm) echo '--keep-snapshot' ;;
+    containers/rm) echo '--keep-snapshot --force -f' ;;
+    tasks/start) echo '--detach -d --null-io --pid-file' ;;
+    tasks/ls) echo '--quiet -q --format' ;;
+    tasks/attach) echo '--exec-id' ;;
+    tasks/exec) echo '--exec-id --tty -t --detach -d --user -u --cwd --env' ;;
+    tasks/kill) echo '--signal -s --all -a --force -f' ;;
+    tasks/ps) echo '--quiet -q --format' ;;
+    tasks/rm) echo '--force -f' ;;
+    tasks/metrics) echo '--format' ;;
     namespaces/ls) echo '--quiet -q --format' ;;
     snapshots/ls) echo '--quiet -q --format --snapshotter' ;;
     snapshots/info) echo '--format --snapshotter' ;;
@@ -116,8 +139,14 @@ _ctrx_flags() {
     snapshots/label) echo '--snapshotter' ;;
     snapshots/rm) echo '--snapshotter' ;;
     snapshots/usage) echo '--quiet -q --format --b --snapshotter' ;;
+    snapshots/prepare) echo '--target -t --mounts --snapshotter' ;;
+    snapshots/view) echo '--target -t --mounts --snapshotter' ;;
+    snapshots/commit) echo '--snapshotter' ;;
+    snapshots/mounts) echo '--snapshotter' ;;
     content/ls) echo '--quiet -q --format' ;;
     content/prune) echo '--format' ;;
+    content/ingest) echo '--expected-size --expected-digest' ;;
+    content/active) echo '--quiet -q --format' ;;
     leases/ls) echo '--quiet -q --format' ;;
     leases/create) echo '--id --expires -x' ;;
     plugins/ls) echo '--quiet -q --format --detailed -d' ;;
@@ -125,7 +154,13 @@ _ctrx_flags() {
     config/dump) echo '--format' ;;
     config/check) echo '--format' ;;
     config/hosts) echo '--mirror --capabilities --skip-verify --ca --dir --server --dry-run' ;;
+    run) echo '--env --env-file --cwd --user -u --hostname --mount --net-host --read-only --privileged --cap-add --cap-drop --memory-limit --cpus --cpu-quota --cpu-period --cpu-shares --pids-limit --tty -t --label --annotation --snapshotter --runc-binary --runc-systemd-cgroup --cgroup --allow-new-privs --seccomp-profile --entrypoint --rm --detach -d --pull --null-io' ;;
+    ps) echo '--quiet -q --format --all -a' ;;
+    logs) echo '--follow -f --tail --since --until --timestamps -t' ;;
+    stop) echo '--time -t --signal -s' ;;
+    kill) echo '--signal -s --all -a --force -f' ;;
     version) echo '--format' ;;
+    login) echo '--user -u --password-stdin --plain-http --skip-verify -k --tlscacert' ;;
   esac
 }
 
@@ -134,19 +169,43 @@ _ctrx_kind() {
     images/rm) echo images ;;
     images/tag) echo images ;;
     images/label) echo images ;;
+    images/mount) echo images ;;
+    images/unmount) echo files ;;
+    images/usage) echo images ;;
+    images/inspect) echo images ;;
+    containers/create) echo images ;;
     containers/info) echo containers ;;
     containers/rm) echo containers ;;
     containers/label) echo containers ;;
+    tasks/start) echo containers ;;
+    tasks/attach) echo tasks ;;
+    tasks/exec) echo tasks ;;
+    tasks/kill) echo tasks ;;
+    tasks/ps) echo tasks ;;
+    tasks/pause) echo tasks ;;
+    tasks/resume) echo tasks ;;
+    tasks/rm) echo tasks ;;
+    tasks/metrics) echo tasks ;;
     namespaces/rm) echo namespaces ;;
     namespaces/label) echo namespaces ;;
     snapshots/info) echo snapshots ;;
     snapshots/label) echo snapshots ;;
     snapshots/rm) echo snapshots ;;
     snapshots/usage) echo snapshots ;;
+    snapshots/prepare) echo snapshots ;;
+    snapshots/view) echo snapshots ;;
+    snapshots/commit) echo snapshots ;;
+    snapshots/mounts) echo snapshots ;;
     content/rm) echo content ;;
     content/label) echo content ;;
+    content/get) echo content ;;
     leases/rm) echo leases ;;
     config/check) echo files ;;
+    run) echo images ;;
+    logs) echo containers ;;
+    stop) echo tasks ;;
+    wait) echo tasks ;;
+    kill) echo tasks ;;
   esac
 }
 
@@ -157,7 +216,7 @@ _ctrx() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       -n|--namespace) ns="${COMP_WORDS[i+1]}"; ((i++)); continue ;;
-      --root|--state|--config|-c|--format|--snapshotter|--id|--expires|-x|--config-version|--sandbox-image|--mirror|--config-path|--oom-score|--capabilities|--ca|--dir|--server) ((i++)); continue ;;
+      --root|--state|--config|-c|--format|--platform|--snapshotter|--max-concurrent-downloads|--label|--tlscacert|--hosts-dir|--user|-u|--env|--env-file|--cwd|--hostname|--mount|--cap-add|--cap-drop|--memory-limit|--cpus|--cpu-quota|--cpu-period|--cpu-shares|--pids-limit|--annotation|--runc-binary|--cgroup|--seccomp-profile|--entrypoint|--pid-file|--exec-id|--signal|-s|--target|-t|--expected-size|--expected-digest|--id|--expires|-x|--config-version|--sandbox-image|--mirror|--config-path|--oom-score|--capabilities|--ca|--dir|--server|--pull|--tail|--since|--until|--time) ((i++)); continue ;;
       -*) continue ;;
     esac
     if [[ -z "$group" ]]; then group="$(_ctrx_canon "$w")"; elif [[ -z "$verb" ]]; then verb="$w"; fi
@@ -168,7 +227,7 @@ _ctrx() {
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$gflags $(_ctrx_flags "$key")" -- "$cur") )
   elif [[ -z "$group" ]]; then
-    COMPREPLY=( $(compgen -W 'images image i containers container c tasks task t namespaces namespace ns snapshots snapshot content leases plugins plugin config run version info completion' -- "$cur") )
+    COMPREPLY=( $(compgen -W 'images image i containers container c tasks task t namespaces namespace ns snapshots snapshot content leases plugins plugin config run ps logs stop wait kill version info login logout completion' -- "$cur") )
   elif [[ -n "$verbs" && -z "$verb" ]]; then
     COMPREPLY=( $(compgen -W "$verbs" -- "$cur") )
   else
