@@ -116,7 +116,9 @@ export function shimScript(): string {
   throw unavailable('ctrx-shim.js not found next to the ctrx installation', { subject: 'shim' });
 }
 
-async function runcStateOf(runc: Runc, id: string): Promise<RuncState | undefined> {
+async function runcStateOf(runc: Runc, id: string, root?: string): Promise<RuncState | undefined> {
+  // No root, no container: and runc would create the root dir just to say so.
+  if (root !== undefined && !existsSync(root)) return undefined;
   try {
     return await runc.state(id);
   } catch (e) {
@@ -134,8 +136,8 @@ function settingsOf(ctx: OpContext, proc: ProcConfig | undefined, o?: RuncTaskOp
 export async function inspectTask(ctx: OpContext, id: string, o: { runcOptions?: RuncTaskOptions } = {}): Promise<TaskInfo | undefined> {
   const tp = paths(ctx, id);
   const files = readProcFiles(tp.dir);
-  const runc = runcClient(ctx, settingsOf(ctx, files?.proc, o.runcOptions));
-  const state = await runcStateOf(runc, id);
+  const settings = settingsOf(ctx, files?.proc, o.runcOptions);
+  const state = await runcStateOf(runcClient(ctx, settings), id, settings.root);
   return deriveTask(id, ctx.namespace, files, state);
 }
 
@@ -147,10 +149,12 @@ export async function taskStatus(ctx: OpContext, id: string, o: { runcOptions?: 
 
 /** ctrx's tasks in the namespace, and the other tasks in the shared runc root (containerd's marked as such). */
 export async function listTasks(ctx: OpContext, o: { runcOptions?: RuncTaskOptions } = {}): Promise<TaskInfo[]> {
-  const runc = runcClient(ctx, runcSettings(ctx, o.runcOptions));
+  const listed = runcSettings(ctx, o.runcOptions);
+  const runc = runcClient(ctx, listed);
   let states: RuncState[] = [];
   try {
-    states = await runc.list();
+    // `runc list` would create a missing root: a listing must not write.
+    if (existsSync(listed.root)) states = await runc.list();
   } catch (e) {
     // Without runc the files still tell what ctrx supervises.
     if (!isCategory(e, 'unavailable')) throw e;
@@ -158,13 +162,12 @@ export async function listTasks(ctx: OpContext, o: { runcOptions?: RuncTaskOptio
   const byId = new Map(states.map((s) => [s.id, s]));
   const ids = new Set([...taskDirIds(namespaceDir(ctx.state, ctx.namespace)), ...byId.keys()]);
   const out: TaskInfo[] = [];
-  const listed = runcSettings(ctx, o.runcOptions);
   for (const id of [...ids].sort()) {
     const files = readProcFiles(path.join(namespaceDir(ctx.state, ctx.namespace), id));
     let state = byId.get(id);
     // A task started with another runc root or binary is not in this listing: ask its own runc.
     const own = files?.proc?.runc;
-    if (own && (own.root !== listed.root || own.binary !== listed.binary)) state = await runcStateOf(runcClient(ctx, own), id).catch(() => undefined);
+    if (own && (own.root !== listed.root || own.binary !== listed.binary)) state = await runcStateOf(runcClient(ctx, own), id, own.root).catch(() => undefined);
     const t = deriveTask(id, ctx.namespace, files, state);
     if (t) out.push(t);
   }
@@ -194,7 +197,7 @@ async function claimTask(ctx: OpContext, o: StartTaskOptions, tty: boolean | und
   const tp = paths(ctx, id);
   const settings = runcSettings(ctx, o.runcOptions);
   const runc = runcClient(ctx, settings);
-  const existing = deriveTask(id, ctx.namespace, readProcFiles(tp.dir), await runcStateOf(runc, id));
+  const existing = deriveTask(id, ctx.namespace, readProcFiles(tp.dir), await runcStateOf(runc, id, settings.root));
   if (existing) {
     const hint = existing.owner === 'ctrx' ? `delete it first: ctrx tasks delete ${id}` : `it is ${existing.owner === 'containerd' ? "containerd's" : "runc's"} container`;
     throw alreadyExists(`task already exists (${existing.status})`, { subject: subject(id), hint });

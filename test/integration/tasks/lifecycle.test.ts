@@ -20,7 +20,7 @@ before(async () => {
   if (!skip) w = await makeWorld('life');
 });
 after(async () => {
-  await w?.close();
+  w?.close();
 });
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

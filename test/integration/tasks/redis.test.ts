@@ -27,7 +27,7 @@ before(async () => {
 });
 after(async () => {
   if (w) for (const m of mountsUnder(w.dir)) spawnSync('umount', ['-l', m.mountPoint]);
-  await w?.close();
+  w?.close();
 });
 
 test('run -d redis r1: a detached redis under the shim answers PING, stops on SIGTERM, delete unmounts and removes', { skip }, async (t) => {

@@ -48,7 +48,7 @@ export interface World {
   spec(id: string, args: string[], o?: { tty?: boolean; env?: string[] }): Spec;
   /** `runc --root <runcRoot> list` ids. */
   runcIds(): string[];
-  close(): Promise<void>;
+  close(): void;
 }
 
 export async function makeWorld(label: string): Promise<World> {
@@ -60,6 +60,7 @@ export async function makeWorld(label: string): Promise<World> {
   const ctx = await resolveContext({ namespace: ns, root, state, config: path.join(dir, 'missing.toml') });
   const runcRoot = path.join(state, 'runc', ns);
   const cgroups = new Set<string>();
+  let closed = false;
 
   const runcIds = (): string[] => {
     const r = spawnSync('runc', ['--root', runcRoot, 'list', '--format', 'json'], { encoding: 'utf8' });
@@ -68,6 +69,8 @@ export async function makeWorld(label: string): Promise<World> {
     return (v ?? []).map((c) => c.id);
   };
   const killAll = (): void => {
+    // After close() there is nothing left; calling runc now would recreate its root dir.
+    if (closed || !existsSync(dir)) return;
     // Containers first (runc delete -f kills and removes cgroups), then any supervisor still recorded.
     try {
       for (const id of runcIds()) spawnSync('runc', ['--root', runcRoot, 'delete', '--force', id]);
@@ -96,8 +99,23 @@ export async function makeWorld(label: string): Promise<World> {
     return out;
   };
   atExit('kill', killAll);
-  let closed = false;
-  return {
+  const removeCgroupParents = (): void => {
+    // A cgroup runc is still tearing down keeps its parent busy for a moment: retry briefly.
+    for (let i = 0; i < 100; i++) {
+      removeStaleCgroups([...cgroups, ...cgroupParents()]);
+      let busy = false;
+      for (const p of cgroupParents()) {
+        try {
+          rmdirSync(p);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') busy = true;
+        }
+      }
+      if (!busy) return;
+      sleepSync(50);
+    }
+  };
+  const world: World = {
     dir, root, state, ns, ctx, rootfs, runcRoot, runcIds,
     spec(id, args, o = {}) {
       const s = defaultSpec(ns, id);
@@ -108,28 +126,24 @@ export async function makeWorld(label: string): Promise<World> {
       s.mounts = [...(s.mounts ?? []), { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] }];
       return s;
     },
-    async close() {
+    // Synchronous on purpose: Deno's node:test does not wait for a promise an after() hook returns.
+    close() {
       if (closed) return;
-      closed = true;
       killAll();
-      await new Promise((r) => setTimeout(r, 100));
-      // A cgroup runc is still tearing down keeps its parent busy for a moment: retry briefly.
-      for (let i = 0; i < 40; i++) {
-        removeStaleCgroups([...cgroups, ...cgroupParents()]);
-        let busy = false;
-        for (const p of cgroupParents()) {
-          try {
-            rmdirSync(p);
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') busy = true;
-          }
-        }
-        if (!busy) break;
-        await sleep(50);
-      }
+      closed = true;
+      sleepSync(100);
+      removeCgroupParents();
       removeTempDir(dir);
     },
   };
+  // Deno's node:test skips top-level after() hooks in a file that has a skipped test, and emits no
+  // process 'exit' under `deno test`; its 'unload' event does come (Node has no such global listener).
+  (globalThis as { addEventListener?: (type: string, fn: () => void) => void }).addEventListener?.('unload', () => world.close());
+  return world;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

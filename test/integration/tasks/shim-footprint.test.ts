@@ -21,7 +21,7 @@ before(async () => {
   if (!skip) w = await makeWorld('fp');
 });
 after(async () => {
-  await w?.close();
+  w?.close();
 });
 
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -18,7 +18,7 @@ before(async () => {
   if (!skip) w = await makeWorld('tty');
 });
 after(async () => {
-  await w?.close();
+  w?.close();
 });
 
 class Sink extends Writable {
