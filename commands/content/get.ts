@@ -1,3 +1,4 @@
+import { stdioStreams } from '../../src/platform/index.js';
 import { command } from '../_lib/define.js';
 
 export const get = command<{ digest: string }>({
@@ -11,6 +12,6 @@ export const get = command<{ digest: string }>({
     const { readBlobStream } = await import('../../src/content/namespaced.js');
     const { pipeline } = await import('node:stream/promises');
     const { stream } = readBlobStream(await contextFrom(argv), String(argv.digest));
-    await pipeline(stream, process.stdout, { end: false });
+    await pipeline(stream, stdioStreams().stdout, { end: false });
   },
 });

@@ -1,3 +1,4 @@
+import { stdioStreams } from '../../src/platform/index.js';
 import { command } from '../_lib/define.js';
 
 export const ingest = command<{ ref: string; 'expected-size': number; 'expected-digest'?: string }>({
@@ -12,7 +13,7 @@ export const ingest = command<{ ref: string; 'expected-size': number; 'expected-
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { ingest: ingestBlob } = await import('../../src/content/namespaced.js');
-    await ingestBlob(await contextFrom(argv), String(argv.ref), process.stdin as AsyncIterable<Uint8Array>, {
+    await ingestBlob(await contextFrom(argv), String(argv.ref), stdioStreams().stdin as AsyncIterable<Uint8Array>, {
       expectedSize: argv['expected-size'],
       expectedDigest: argv['expected-digest'],
     });

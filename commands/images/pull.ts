@@ -63,7 +63,7 @@ export const pull = command<PullArgs>({
           tlsCaCert: argv.tlscacert,
           hostsDir: argv['hosts-dir'],
           user: argv.user,
-          promptPassword: async (registry, username) => (await import('../login.js')).promptSecret(`Password for ${username}@${registry}: `),
+          promptPassword: async (registry, username) => (await import('../_lib/prompt.js')).promptSecret(`Password for ${username}@${registry}: `),
         },
         onProgress,
       });

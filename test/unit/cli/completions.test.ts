@@ -28,3 +28,16 @@ test('the bash script completes groups, verbs of an alias and flags', async () =
   assert.ok(run('ctrx plugin ls --').includes('--detailed'));
   assert.ok(run('ctrx -n k8s.io plugins l').includes('ls'));
 });
+
+test("no command's flag reuses a global flag's name or alias (yargs would silently merge them)", async () => {
+  const { manifest } = await import('../../../commands/manifest.js');
+  const { globalOptions } = await import('../../../commands/main.js');
+  const { recordFlags } = await import('../../../commands/_lib/complete.js');
+  const globals = new Set([...recordFlags(globalOptions).flatMap((f) => [f.name, ...f.alias]), 'help', 'h', 'version', 'v']);
+  const clashes: string[] = [];
+  for (const e of manifest) {
+    const cmds = 'commands' in e ? e.commands.map((c) => ({ c, name: `${e.name} ${c.name}` })) : [{ c: e, name: e.name }];
+    for (const { c, name } of cmds) for (const f of recordFlags(c.options)) for (const n of [f.name, ...f.alias]) if (globals.has(n)) clashes.push(`${name}: --${n}`);
+  }
+  assert.deepEqual(clashes, []);
+});

@@ -54,3 +54,8 @@ test('command definitions load domain code lazily (no static import of src/ beyo
   );
   assert.deepEqual(bad, []);
 });
+
+test('commands/ reach the process only through src/platform', () => {
+  const bad = sources('commands').filter((f) => /\bprocess\.|\bDeno\./.test(code(f)));
+  assert.deepEqual(bad, []);
+});
