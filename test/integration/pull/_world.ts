@@ -32,6 +32,8 @@ export interface XOpts {
   env?: Record<string, string>;
   timeoutMs?: number;
   input?: string;
+  /** containerd config.toml for -c (default: a file that does not exist). */
+  config?: string;
 }
 
 export interface Box {
@@ -54,7 +56,7 @@ export function newBox(prefix = 'ctrx-pull-'): Box {
   const dockerConfig = join(dir, 'docker');
   mkdirSync(dockerConfig);
   const x: Box['x'] = (args, o = {}) =>
-    runCtrx(['--root', root, '--state', state, '-c', join(dir, 'no-config.toml'), ...args], {
+    runCtrx(['--root', root, '--state', state, '-c', o.config ?? join(dir, 'no-config.toml'), ...args], {
       env: { ...process.env, DOCKER_CONFIG: dockerConfig, ...(o.env ?? {}) },
       timeoutMs: o.timeoutMs ?? 90_000,
       ...(o.input !== undefined ? { input: o.input } : {}),
