@@ -22,7 +22,8 @@ export const run = command<RunArgs>({
       .option('detach', { alias: 'd', type: 'boolean', description: 'Run in the background under ctrx-shim; output goes to the log (ctrx logs ID)' })
       .option('pull', { type: 'string', default: 'missing', choices: ['missing', 'always', 'never'], description: 'Pull the image first' })
       .option('null-io', { type: 'boolean', description: 'Discard the task output' })
-      .check((a) => (a.rm && a.detach ? '--rm and --detach cannot be used together' : true)),
+      // A conflict (unlike a check returning a message) reaches yargs' fail handler as a usage error: exit 2.
+      .conflicts('rm', 'detach'),
   run: async (argv) => {
     const { contextFrom } = await import('./_lib/context.js');
     const { ensureImage, exitWith } = await import('./_lib/tasks.js');

@@ -19,7 +19,11 @@ export async function ensureImage(ctx: OpContext, image: string, policy: string,
     if (!isCategory(e, 'not-found')) throw e;
     present = false;
   }
-  if (policy === 'never' || (present && policy === 'missing')) return;
+  if (present && policy !== 'always') {
+    if (opts.snapshotter) await ensureUnpacked(ctx, image, opts.snapshotter);
+    return;
+  }
+  if (policy === 'never') return;
   const { pullImage } = await import('../../src/images/pull.js');
   const { pullProgress } = await import('./pull-view.js');
   const { onProgress, view } = await pullProgress(!opts.quiet);
@@ -27,5 +31,28 @@ export async function ensureImage(ctx: OpContext, image: string, policy: string,
     await pullImage(ctx, image, { onProgress, ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}) });
   } finally {
     view.stop();
+  }
+}
+
+/**
+ * As `ctr run`: an image pulled for one snapshotter is unpacked into the one
+ * asked for from its local content (under a lease, as a pull does), no
+ * registry involved.
+ */
+export async function ensureUnpacked(ctx: OpContext, image: string, snapshotter: string): Promise<void> {
+  const { findImage } = await import('../../src/images/image.js');
+  const { isUnpacked, manifestFor } = await import('../../src/images/check.js');
+  const { viewMeta, writeMeta } = await import('../../src/metadata/db.js');
+  const { createLease, deleteLease, expireLabel, randomLeaseId } = await import('../../src/metadata/leases.js');
+  const target = findImage(ctx, image).target;
+  const manifest = viewMeta(ctx, (tx) => (isUnpacked(ctx, tx, snapshotter, target) ? undefined : manifestFor(ctx, tx, target).desc));
+  if (!manifest) return;
+  const { unpackImage } = await import('../../src/images/unpack.js');
+  const lease = randomLeaseId();
+  writeMeta(ctx, (tx) => createLease(tx, ctx.namespace, lease, { 'containerd.io/gc.expire': expireLabel(3600_000) }));
+  try {
+    await unpackImage(ctx, manifest, { snapshotter, lease });
+  } finally {
+    writeMeta(ctx, (tx) => deleteLease(tx, ctx.namespace, lease));
   }
 }
