@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { applyLayer } from '../../../src/archive/apply.js';
+import { writeDiff } from '../../../src/archive/diff.js';
+import { readTar } from '../../../src/archive/tar.js';
+import { Digester } from '../../../src/content/digest.js';
 import { startContainerd, type Containerd } from '../../helpers/containerd.js';
 import { buildFixture, fixtureUnavailable, LAYERED, type FixtureName } from '../../helpers/fixtures.js';
 import { assembleImage, platformImage, sha256, writeOciArchive, type Image } from '../../helpers/oci.js';
@@ -196,4 +199,62 @@ describe('applyLayer against containerd 1.6', { skip }, () => {
     assert.equal(l1!.get('lowerdir')?.mode, 0o750, 'an implicit parent copies the lower dir');
     assert.equal(l1!.get('lowerdir')?.uid, 1000);
   });
+
+  test('writeDiff gives the entries of `ctr snapshots diff` for each layer of the layered and edge images', async (t) => {
+    const c = cd!;
+    let compared = 0;
+    for (const name of ['layered', 'edge'] as const) {
+      const image: Image = name === 'edge' ? await edgeImage() : await buildFixture(name);
+      const archive = join(work, `${name}-d.tar`);
+      await writeOciArchive(image, archive, { name: `docker.io/library/${name}:diffs` });
+      await c.ctrOk(['images', 'import', archive]);
+      const p = platformImage(image);
+      const chain = chainIDs(p.config.rootfs.diff_ids);
+      // Overlay upper dirs as containerd unpacks them, seen through read-only overlay mounts like its views.
+      const uppers: string[] = [];
+      const views: string[] = [];
+      for (const [i, layer] of p.manifest.layers.entries()) {
+        const fs = join(work, `${name}-layers`, String(i));
+        mkdirSync(fs, { recursive: true, mode: 0o755 });
+        await applyLayer(Readable.from([image.blobs.get(layer.digest)!]), fs, { mode: 'overlay', parents: [...uppers].reverse() });
+        uppers.push(fs);
+        let view = fs;
+        if (i > 0) {
+          view = join(work, `${name}-view`, String(i));
+          mkdirSync(view, { recursive: true });
+          const m = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${[...uppers].reverse().join(':')}`, view], { encoding: 'utf8' });
+          assert.equal(m.status, 0, m.stderr);
+        }
+        views.push(view);
+        if (i === 0) continue;
+        const r = spawnSync('ctr', ['--address', c.address, 'snapshots', 'diff', '--media-type', 'application/vnd.oci.image.layer.v1.tar', chain[i]!], { maxBuffer: 1 << 28, timeout: 60_000 });
+        assert.equal(r.status, 0, r.stderr.toString());
+        const parts: Buffer[] = [];
+        for await (const b of writeDiff(views[i - 1], view)) parts.push(b);
+        const [theirs, mine] = [await entriesOf(r.stdout), await entriesOf(Buffer.concat(parts))];
+        assert.deepEqual(mine, theirs, `${name}: diff of layer ${i} (${layer.digest}) differs from containerd's`);
+        compared += theirs.length;
+      }
+      for (const v of views.slice(1).reverse()) spawnSync('umount', [v]);
+    }
+    t.diagnostic(`${compared} diff entries identical to containerd's`);
+    assert.ok(compared > 20);
+  });
 });
+
+/** A tar's entries for comparison; times made at apply time (whiteouts, implied dirs) are left out. */
+async function entriesOf(tar: Buffer): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of readTar(Readable.from([tar]), new Digester())) {
+    const d = new Digester();
+    for await (const chunk of e.body) d.update(chunk);
+    const name = e.name.toString();
+    const base = name.split('/').filter(Boolean).pop() ?? '';
+    const recent = e.mtimeNs > started;
+    const mtime = base.startsWith('.wh.') || (e.typeflag === '5' && recent) ? '-' : String(e.mtimeNs);
+    const xattrs = [...e.pax].filter(([k]) => k.startsWith('SCHILY.xattr.')).map(([k, v]) => `${k}=${v.toString('hex')}`);
+    out.push([name, e.typeflag, e.linkname.toString(), e.mode.toString(8), e.uid, e.gid, d.size, d.digest().slice(7, 19), mtime, `${e.devmajor}:${e.devminor}`, ...xattrs].join(' '));
+  }
+  return out;
+}
+
