@@ -11,6 +11,8 @@ import { usage } from './usage.js';
 import { inspect } from './inspect.js';
 import { prune } from './prune.js';
 import { pull } from './pull.js';
+import { importCmd } from './import.js';
+import { exportCmd } from './export.js';
 
 const g = 'images';
 export const images = group({
@@ -24,8 +26,8 @@ export const images = group({
     rm,
     tag,
     label,
-    stub(g, 'import', 'Import images from an OCI or docker archive'),
-    stub(g, 'export', 'Export images to an OCI archive'),
+    importCmd,
+    exportCmd,
     check,
     mount,
     unmount,
