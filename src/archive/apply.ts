@@ -331,7 +331,7 @@ function describe(tf: string): string {
  * layer into `targetDir`. On error the directory holds a partial layer: the
  * caller discards the snapshot, as containerd does with its `extract-…` key.
  */
-export async function applyLayer(source: AsyncIterable<Uint8Array>, targetDir: string, opts: ApplyOptions): Promise<ApplyResult> {
+export async function applyLayer(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, targetDir: string, opts: ApplyOptions): Promise<ApplyResult> {
   const a = new Applier(targetDir, opts);
   const hasher = new Digester();
   const { compression, stream } = await decompress(source);

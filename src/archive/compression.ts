@@ -42,8 +42,9 @@ export function zstdDecoder(): 'zlib' | 'zstd-binary' | undefined {
 }
 
 /** Reads from `source` until at least `n` bytes (or its end) and gives them back with the rest of the stream. */
-async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
-  const it = source[Symbol.asyncIterator]();
+async function peek(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, n: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
+  const it: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+    Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<Uint8Array>)[Symbol.iterator]();
   const got: Buffer[] = [];
   let len = 0;
   let done = false;
@@ -142,7 +143,7 @@ async function* zstdProcess(input: AsyncIterable<Buffer>, bin: string): AsyncGen
  * `source` is read lazily; errors in the compressed data surface as
  * invalid-argument CtrxErrors while iterating.
  */
-export async function decompress(source: AsyncIterable<Uint8Array>): Promise<{ compression: Compression; stream: AsyncIterable<Buffer> }> {
+export async function decompress(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ compression: Compression; stream: AsyncIterable<Buffer> }> {
   const { head, rest } = await peek(source, 4);
   const compression = detectCompression(head);
   switch (compression) {
@@ -167,4 +168,12 @@ export async function decompress(source: AsyncIterable<Uint8Array>): Promise<{ c
       return { compression, stream: zstdProcess(rest, bin) };
     }
   }
+}
+
+/** gzip of a stream (containerd's diff media type application/vnd.oci.image.layer.v1.tar+gzip). */
+export function gzipStream(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, level = 6): AsyncIterable<Buffer> {
+  async function* bufs(): AsyncGenerator<Buffer> {
+    for await (const c of source) yield Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+  }
+  return throughTransform(bufs(), zlib.createGzip({ level }) as unknown as NodeJS.ReadWriteStream & Readable, 'gzip');
 }
