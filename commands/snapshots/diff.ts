@@ -2,7 +2,7 @@ import { stdioStreams } from '../../src/platform/index.js';
 import { command } from '../_lib/define.js';
 import { snapshotterFlag } from './_flags.js';
 
-export const diff = command<{ idA: string; idB?: string; 'media-type': string; ref?: string; keep: boolean; label?: string[]; snapshotter?: string }>({
+export const diff = command<{ idA: string; idB?: string; 'media-type': string; ref?: string; keep: boolean; label?: string | string[]; snapshotter?: string }>({
   name: 'diff',
   positional: '<idA> [idB]',
   describe: "Write the layer from snapshot A to B (default: from A's parent to A) to standard output, as ctr; --keep also stores it (gc.root)",
@@ -15,7 +15,7 @@ export const diff = command<{ idA: string; idB?: string; 'media-type': string; r
         .option('media-type', { type: 'string', default: 'application/vnd.oci.image.layer.v1.tar+gzip', description: 'Media type of the diff (tar or tar+gzip)' })
         .option('ref', { type: 'string', description: 'Content upload reference to use (with --keep)' })
         .option('keep', { type: 'boolean', default: false, description: 'Keep the diff in the content store (labelled containerd.io/gc.root)' })
-        .option('label', { type: 'string', array: true, description: 'Labels for the stored diff, key=value' }),
+        .option('label', { type: 'string', description: 'Label for the stored diff, key=value (repeatable)' }),
     ),
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
@@ -25,7 +25,7 @@ export const diff = command<{ idA: string; idB?: string; 'media-type': string; r
     const { Readable } = await import('node:stream');
     const { pipeline } = await import('node:stream/promises');
     const labels: Record<string, string> = {};
-    for (const l of argv.label ?? []) {
+    for (const l of ([] as string[]).concat(argv.label ?? [])) {
       const i = String(l).indexOf('=');
       if (i <= 0) throw invalidArgument('labels are key=value', { subject: `--label ${JSON.stringify(l)}` });
       labels[String(l).slice(0, i)] = String(l).slice(i + 1);

@@ -1,5 +1,4 @@
 import { group } from '../_lib/define.js';
-import { stub } from '../_lib/stub.js';
 import { info } from './info.js';
 import { label } from './label.js';
 import { ls } from './ls.js';
@@ -10,8 +9,8 @@ import { prepare } from './prepare.js';
 import { view } from './view.js';
 import { commit } from './commit.js';
 import { mounts } from './mounts.js';
+import { diff } from './diff.js';
 
-const g = 'snapshots';
 export const snapshots = group({
   name: 'snapshots',
   aliases: ['snapshot'],
@@ -27,6 +26,6 @@ export const snapshots = group({
     view,
     commit,
     mounts,
-    stub(g, 'diff', 'Get the diff of two snapshots'),
+    diff,
   ],
 });

@@ -13,8 +13,8 @@ import type { Readable } from 'node:stream';
 import type { OpContext } from '../context.js';
 import { CtrxError, invalidArgument, notFound } from '../errdefs.js';
 import { viewMeta, writeMeta } from '../metadata/db.js';
-import { createBlob, createIngest, deleteIngest, getBlob, hasBlob, listIngests, type BlobRecord } from '../metadata/content.js';
-import { path as bucketPath, getStr, putTime } from '../metadata/buckets.js';
+import { createBlob, createIngest, deleteIngest, getBlob, hasBlob, listIngests, updateBlobLabels, type BlobRecord } from '../metadata/content.js';
+import { path as bucketPath, getStr, putTime, type Labels } from '../metadata/buckets.js';
 import { timeNow, type GoTime } from '../metadata/encoding.js';
 import { K } from '../metadata/schema.js';
 import { assertWritable } from '../metadata/writable.js';
@@ -75,6 +75,12 @@ export interface IngestOptions {
   /** Expected size in bytes (0 = unknown). */
   expectedSize?: number;
   expectedDigest?: string;
+  /**
+   * Labels for the blob record (merged into an existing record's); a function
+   * is called when the record is written, after the source is consumed (a
+   * producer's own digests are known only then). ctr content ingest sets none.
+   */
+  labels?: Labels | (() => Labels);
 }
 
 export interface IngestResult {
@@ -106,11 +112,15 @@ function openIngestRecord(ctx: Ctx, ref: string): string {
 }
 
 /** The blob record replaces the ingest record (one session). */
-function recordBlob(ctx: Ctx, ref: string, digest: string, size: number): boolean {
+function recordBlob(ctx: Ctx, ref: string, digest: string, size: number, labelsOpt: IngestOptions['labels']): boolean {
+  const labels = typeof labelsOpt === 'function' ? labelsOpt() : labelsOpt;
   return writeMeta(ctx, (tx) => {
     if (bucketPath(tx, K.v1, ctx.namespace, K.content, K.ingests, ref)) deleteIngest(tx, ctx.namespace, ref);
-    if (hasBlob(tx, ctx.namespace, digest)) return false;
-    createBlob(tx, ctx.namespace, digest, size);
+    if (hasBlob(tx, ctx.namespace, digest)) {
+      if (labels && Object.keys(labels).length) updateBlobLabels(tx, ctx.namespace, digest, labels);
+      return false;
+    }
+    createBlob(tx, ctx.namespace, digest, size, labels && Object.keys(labels).length ? labels : undefined);
     return true;
   });
 }
@@ -137,11 +147,12 @@ export async function ingest(ctx: Ctx, ref: string, source: AsyncIterable<Uint8A
   if (expected) {
     // the namespace has it: ctr's writer reports AlreadyExists and ctr ignores it
     const rec = viewMeta(ctx, (tx) => (tx && hasBlob(tx, ctx.namespace, expected) ? getBlob(tx, ctx.namespace, expected) : undefined));
-    if (rec) return { digest: expected, size: rec.size, recorded: false, copied: 0 };
+    if (rec && !opts.labels) return { digest: expected, size: rec.size, recorded: false, copied: 0 };
+    if (rec) return { digest: expected, size: rec.size, recorded: recordBlob(ctx, ref, expected, rec.size, opts.labels), copied: 0 };
     // another namespace's file with the right size is shared without copying
     if (s.has(expected)) {
       const have = s.info(expected).size;
-      if (size === 0 || size === have) return { digest: expected, size: have, recorded: recordBlob(ctx, ref, expected, have), copied: 0 };
+      if (size === 0 || size === have) return { digest: expected, size: have, recorded: recordBlob(ctx, ref, expected, have, opts.labels), copied: 0 };
     }
   }
   const backendRef = openIngestRecord(ctx, ref);
@@ -166,5 +177,5 @@ export async function ingest(ctx: Ctx, ref: string, source: AsyncIterable<Uint8A
     throw e;
   }
   const res = await w.commit(size, expected);
-  return { digest: res.digest, size: res.size, recorded: recordBlob(ctx, ref, res.digest, res.size), copied };
+  return { digest: res.digest, size: res.size, recorded: recordBlob(ctx, ref, res.digest, res.size, opts.labels), copied };
 }

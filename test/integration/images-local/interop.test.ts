@@ -122,6 +122,36 @@ test('while containerd runs: snapshots mounts equals ctr for active, view and bi
   assert.match(r.stderr, /not active or view/);
 });
 
+test('while containerd runs: snapshots diff writes the same layer tar as ctr (active with changes, committed pairs, from empty)', { skip }, async () => {
+  const chain = await layeredChain();
+  const { cd } = w;
+  const m = JSON.parse((await cd.ctrOk(['snapshots', 'prepare', '--mounts', 'd-work', chain[0]!])).stdout) as Array<{ Options: string[] }>;
+  const upper = m[0]!.Options.find((o) => o.startsWith('upperdir='))!.slice('upperdir='.length);
+  // what overlayfs leaves in an upper dir: a new file, a changed one, a whiteout
+  writeFileSync(join(upper, 'newfile'), 'new\n');
+  mkdirSync(join(upper, 'etc'));
+  writeFileSync(join(upper, 'etc', 'hostname'), 'changed\n');
+  mkdirSync(join(upper, 'bin'));
+  assert.equal(spawnSync('mknod', [join(upper, 'bin', 'ls'), 'c', '0', '0']).status, 0);
+  const tar = 'application/vnd.oci.image.layer.v1.tar';
+  for (const args of [['d-work'], [chain[1]!, chain[0]!], [chain[2]!], [chain[0]!, chain[2]!]]) {
+    const c = spawnSync('ctr', ['--address', cd.address, 'snapshots', 'diff', '--media-type', tar, ...args], { maxBuffer: 64 << 20 });
+    assert.equal(c.status, 0, String(c.stderr));
+    const r = w.xBytes(['snapshots', 'diff', '--media-type', tar, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.length >= 1024);
+    assert.ok(r.stdout.equals(c.stdout), `diff ${args.join(' ')}: ${r.stdout.length} vs ctr ${c.stdout.length} bytes`);
+  }
+  // the default media type is gzip: the same tar inside
+  const gz = w.xBytes(['snapshots', 'diff', 'd-work']);
+  assert.equal(gz.code, 0, gz.stderr);
+  const listed = spawnSync('tar', ['tzf', '-'], { input: gz.stdout }).stdout.toString();
+  assert.deepEqual(listed.trim().split('\n'), ['bin/', 'bin/.wh.ls', 'etc/', 'etc/hostname', 'newfile']);
+  const bad = w.x(['snapshots', 'diff', '--media-type', 'application/vnd.oci.image.layer.v1.tar+zstd', 'd-work']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unsupported diff media type/);
+});
+
 test('while containerd runs: content get equals ctr content get; content active equals ctr', { skip }, async () => {
   const { cd } = w;
   const digests = lines((await cd.ctrOk(['content', 'ls', '-q'])).stdout);
@@ -187,6 +217,7 @@ test('while containerd runs: every write is refused with exit 7 and changes noth
     [['snapshots', 'view', 'refused-2']],
     [['snapshots', 'commit', 'refused-3', 'm-active']],
     [['content', 'ingest', 'refused-ref'], 'some bytes'],
+    [['snapshots', 'diff', '--keep', 'm-active']],
   ] as Array<[string[], string?]>) {
     const r = w.x(args, input !== undefined ? { input } : {});
     assert.equal(r.code, 7, `${args.join(' ')}: ${r.stderr}`);
@@ -199,6 +230,7 @@ test('while containerd runs: every write is refused with exit 7 and changes noth
 });
 
 let viewMounts = '';
+let keptDiff: Buffer = Buffer.alloc(0);
 let activeMounts = '';
 const data = 'ingested by ctrx\n';
 const loose = 'nobody references this\n';
@@ -272,6 +304,17 @@ test('containerd stopped: a snapshot chain, content ingests and images prune --a
   ok(['content', 'label', sha256(data), 'containerd.io/gc.root=test']);
   ok(['content', 'ingest', 'loose-ref'], { input: loose });
   assert.match(ok(['content', 'ls']), new RegExp(`${sha256(loose)}\\s+${loose.length}B`));
+  // a kept diff: stored with ctr's labels, and what was printed is the stored blob
+  const d = w.xBytes(['snapshots', 'diff', '--keep', '--label', 'origin=test', 's-c1']);
+  assert.equal(d.code, 0, d.stderr);
+  keptDiff = d.stdout;
+  const tarOf = spawnSync('tar', ['tzf', '-'], { input: keptDiff }).stdout.toString();
+  assert.equal(tarOf, 'one\n');
+  const row = lines(ok(['content', 'ls'])).find((l) => l.startsWith(sha256(keptDiff)));
+  assert.ok(row, 'the diff is in the content store');
+  assert.match(row, /containerd\.io\/gc\.root=\d{4}-/);
+  assert.match(row, /containerd\.io\/uncompressed=sha256:[0-9a-f]{64}/);
+  assert.match(row, /origin=test/);
   assert.equal(ok(['images', 'prune'], { ns: 'prune' }), '', 'nothing without --all');
   assert.equal(ok(['images', 'prune', '--all'], { ns: 'prune' }), w.refs.layered + '\n');
 });
@@ -296,8 +339,13 @@ test('containerd restarted: it sees what ctrx wrote, and its GC collects only wh
   // the image ctrx unpacked while mounting: containerd sees it complete and unpacked, as ctrx does
   const fc = await cd.ctrOk(['images', 'check'], { namespace: 'fetch' });
   assert.match(fc.stdout, /complete \(4\/4\) .* true\n$/);
-  assert.equal(w.x(['images', 'check'], { ns: 'fetch' }).stdout, fc.stdout);
+  const xc = w.x(['images', 'check'], { ns: 'fetch' });
+  assert.equal(xc.stdout, fc.stdout, xc.stderr);
   assert.equal(lines((await cd.ctrOk(['snapshots', 'ls'], { namespace: 'fetch' })).stdout).length, 4, 'the three layers kept by GC');
+  // the kept diff survives the startup GC (gc.root) and reads back as printed
+  const kd = spawnSync('ctr', ['--address', cd.address, 'content', 'get', sha256(keptDiff)], { maxBuffer: 64 << 20 });
+  assert.equal(kd.status, 0, String(kd.stderr));
+  assert.ok(kd.stdout.equals(keptDiff));
   // prune: busybox (used by a container) stays complete and usable
   assert.equal((await cd.ctrOk(['images', 'ls', '-q'], { namespace: 'prune' })).stdout, refs.busybox + '\n');
   assert.match((await cd.ctrOk(['images', 'check'], { namespace: 'prune' })).stdout, /complete \(2\/2\) .* true\n$/);
