@@ -176,6 +176,8 @@ export class ContentStore {
     }
     const out: IngestStatus[] = [];
     for (const name of names) {
+      // Ingest dirs are named by a sha256; anything else (a writer's dir being built) is not one.
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
       const dir = join(root, name);
       try {
         if (!lstatSync(dir).isDirectory()) continue;

@@ -18,9 +18,10 @@
  * Write errors (ENOSPC, EIO) leave the ingest as it is on disk and make this
  * writer unusable; reopening re-hashes `data` and continues from its size.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, rmSync, chmodSync, renameSync, truncateSync, utimesSync, constants as C } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, chmodSync, renameSync, truncateSync, utimesSync, constants as C } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CtrxError, failedPrecondition, internal, invalidArgument, unavailable } from '../errdefs.js';
 import { CANONICAL_ALGORITHM, Digester, parseDigest } from './digest.js';
 import { ingestFiles, readStatus, readTotal, validateBackendRef, writeSmallFile, writeTimestamp } from './ingest.js';
@@ -128,14 +129,31 @@ export class IngestWriter {
     }
     const files = ingestFiles(dir);
     mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+    sweepStaleTemps(dirname(dir));
     let resumed = false;
+    let fresh = false;
     let startedAt = new Date();
     let updatedAt = startedAt;
     let haveTotal = total;
-    try {
-      mkdirSync(dir, { mode: 0o755 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if (!existsSync(dir)) {
+      // Built aside and renamed into place, so the ingest dir never exists without its `ref`
+      // (containerd's GC would leave such a dir alone forever).
+      const tmp = join(dirname(dir), `${TEMP_PREFIX}${basename(dir).slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+      mkdirSync(tmp, { mode: 0o755 });
+      try {
+        chmodSync(tmp, 0o755);
+        const t = ingestFiles(tmp);
+        writeSmallFile(t.ref, ref);
+        writeTimestamp(t.startedat, startedAt);
+        writeTimestamp(t.updatedat, startedAt);
+        if (total > 0) writeSmallFile(t.total, String(total));
+        renameSync(tmp, dir);
+      } catch (e) {
+        rmSync(tmp, { recursive: true, force: true });
+        throw e;
+      }
+      fresh = true;
+    } else {
       try {
         const st = readStatus(dir);
         const stTotal = readTotal(dir);
@@ -149,8 +167,8 @@ export class IngestWriter {
         /* not resumable: start over below */
       }
     }
-    if (!resumed) {
-      // `ref` first: containerd's GC leaves a dir without it alone forever.
+    if (!resumed && !fresh) {
+      // An existing dir that cannot be resumed is rewritten in place; `ref` first, as above.
       writeSmallFile(files.ref, ref);
       try {
         truncateSync(files.data, 0);
@@ -358,6 +376,30 @@ export class IngestWriter {
       /* the ingest stays resumable without a fresh updatedat */
     } finally {
       this.lock.release();
+    }
+  }
+}
+
+/** Prefix of ingest dirs being built; never a valid ingest name (those are 64 hex digits). */
+export const TEMP_PREFIX = '.ctrx-new-';
+const STALE_TEMP_MS = 3_600_000;
+
+/** Removes ingest dirs a crashed writer left half-built (older than an hour). */
+function sweepStaleTemps(ingestRoot: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(ingestRoot);
+  } catch {
+    return;
+  }
+  const cutoff = Date.now() - STALE_TEMP_MS;
+  for (const n of names) {
+    if (!n.startsWith(TEMP_PREFIX)) continue;
+    try {
+      const p = join(ingestRoot, n);
+      if (lstatSync(p).mtimeMs < cutoff) rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* another process swept it */
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CtrxError } from '../../../src/errdefs.js';
@@ -227,6 +227,28 @@ describe('writer', () => {
     assert.deepEqual(await w3.commit(0), { digest: dgst, size: data.length, alreadyExists: true });
     assert.ok(!existsSync(w3.dir));
     assert.equal(statSync(cs.blobPath(dgst)).ino, ino, 'the blob file was not replaced');
+  });
+
+  test('half-built ingest dirs of a crashed writer are swept after an hour and never listed', async () => {
+    const { cs } = store();
+    const root = join(cs.contentRoot, 'ingest');
+    mkdirSync(root, { recursive: true });
+    const stale = join(root, '.ctrx-new-0123456789abcdef-aaaaaaaaaaaa');
+    const recent = join(root, '.ctrx-new-0123456789abcdef-bbbbbbbbbbbb');
+    for (const d of [stale, recent]) {
+      mkdirSync(d);
+      writeFileSync(join(d, 'ref'), 'default/1/crashed');
+      writeFileSync(join(d, 'data'), 'partial');
+      writeFileSync(join(d, 'startedat'), '2024-01-01T00:00:00Z');
+      writeFileSync(join(d, 'updatedat'), '2024-01-01T00:00:00Z');
+    }
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(stale, old, old);
+    assert.deepEqual(cs.listIngests().map((i) => i.ref), []);
+    const w = await cs.writer('default/1/next');
+    await w.abort();
+    assert.ok(!existsSync(stale), 'swept');
+    assert.ok(existsSync(recent), 'a recent one may still be in progress');
   });
 
   test('one writer per ref: a second one gets "ingest in use" or waits', async () => {
