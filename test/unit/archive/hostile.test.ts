@@ -240,6 +240,23 @@ describe('opaque directories and resource exhaustion', () => {
     assert.deepEqual(diffTrees(trees[0]!, trees[1]!, ['ino', 'mtimeNs']), []);
   });
 
+  test('the disk filling up during a file: a clean "no space" error', async () => {
+    await applyInScene(
+      async (s) => {
+        const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'ctrx-test-space', s.root], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return [await packTar([f('big', Buffer.alloc(4 << 20, 1))])];
+      },
+      { mode: 'native' },
+      (_s, o) => {
+        assert.ok(!o.ok);
+        assert.equal(o.error.category, 'unavailable');
+        assert.match(o.error.message, /extracting file: no space left on device/);
+        assert.match(o.error.subject ?? '', /big/);
+      },
+    );
+  });
+
   test('inodes running out: a clean "no space" error', async () => {
     const entries = Array.from({ length: 400 }, (_, i) => f(`f${i}`, ''));
     await applyInScene(
