@@ -2,6 +2,7 @@
 import type { ImportProgress } from '../../src/images/archive/import.js';
 import { progressView, bar, type ProgressView } from './progress.js';
 import { humanSize } from './output.js';
+import { selfPid, stdioStreams } from '../../src/platform/index.js';
 
 export async function archiveProgress(enabled: boolean): Promise<{ onProgress: (p: ImportProgress) => void; view: ProgressView }> {
   const view = await progressView(enabled);
@@ -36,12 +37,12 @@ export async function writeStreamTo(out: string, stream: AsyncIterable<Uint8Arra
   const { pipeline } = await import('node:stream/promises');
   const { Readable } = await import('node:stream');
   if (out === '-') {
-    await pipeline(Readable.from(stream), process.stdout, { end: false });
+    await pipeline(Readable.from(stream), stdioStreams().stdout, { end: false });
     return;
   }
   const { createWriteStream, renameSync, rmSync } = await import('node:fs');
   const path = await import('node:path');
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.ctrx-${process.pid}.tmp`);
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.ctrx-${selfPid()}.tmp`);
   try {
     await pipeline(Readable.from(stream), createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
     renameSync(tmp, out);

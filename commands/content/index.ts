@@ -1,5 +1,4 @@
 import { group } from '../_lib/define.js';
-import { stub } from '../_lib/stub.js';
 import { label } from './label.js';
 import { ls } from './ls.js';
 import { prune } from './prune.js';
@@ -7,8 +6,8 @@ import { rm } from './rm.js';
 import { get } from './get.js';
 import { active } from './active.js';
 import { ingest } from './ingest.js';
+import { fetch } from './fetch.js';
 
-const g = 'content';
 export const content = group({
   name: 'content',
   describe: 'Manage content',
@@ -18,7 +17,7 @@ export const content = group({
     label,
     prune,
     get,
-    stub(g, 'fetch', 'Fetch all content for an image into containerd'),
+    fetch,
     ingest,
     active,
   ],

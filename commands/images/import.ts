@@ -41,13 +41,13 @@ export const importCmd = command<ImportArgs>({
     const { importArchive } = await import('../../src/images/archive/import.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
     const { print, printJSON } = await import('../_lib/output.js');
-    const { stderr } = await import('../../src/platform/index.js');
+    const { stderr, stdioStreams } = await import('../../src/platform/index.js');
     const { archiveProgress } = await import('../_lib/archive-view.js');
     const { notFound, fromSystemError } = await import('../../src/errdefs.js');
     const ctx = await contextFrom(argv);
     const file = String(argv.file);
     let source: AsyncIterable<Uint8Array>;
-    if (file === '-') source = process.stdin as AsyncIterable<Uint8Array>;
+    if (file === '-') source = stdioStreams().stdin as AsyncIterable<Uint8Array>;
     else {
       const { open } = await import('node:fs/promises');
       const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {

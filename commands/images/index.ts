@@ -1,5 +1,4 @@
 import { group } from '../_lib/define.js';
-import { stub } from '../_lib/stub.js';
 import { label } from './label.js';
 import { ls } from './ls.js';
 import { rm } from './rm.js';
@@ -13,8 +12,8 @@ import { prune } from './prune.js';
 import { pull } from './pull.js';
 import { importCmd } from './import.js';
 import { exportCmd } from './export.js';
+import { push } from './push.js';
 
-const g = 'images';
 export const images = group({
   name: 'images',
   aliases: ['image', 'i'],
@@ -22,7 +21,7 @@ export const images = group({
   commands: [
     ls,
     pull,
-    stub(g, 'push', 'Push an image to a registry'),
+    push,
     rm,
     tag,
     label,
