@@ -9,14 +9,15 @@ export const ps = command<OutputArgs & { all?: boolean }>({
     const { contextFrom } = await import('./_lib/context.js');
     const { containersList } = await import('../src/metadata/api.js');
     const { listTasks } = await import('../src/tasks/manager.js');
+    const { unsupervised } = await import('./tasks/ls.js');
     const ctx = await contextFrom(argv);
     const tasks = new Map((await listTasks(ctx)).map((t) => [t.id, t]));
     const rows = containersList(ctx).map((c) => {
       const t = tasks.get(c.id);
-      const status = t ? (t.status === 'stopped' && t.exit ? `exited (${t.exit.status})` : t.status) : 'created';
+      const status = t ? (t.status === 'stopped' && t.exit ? `exited (${t.exit.status})` : `${t.status}${unsupervised(t) ? ' (unsupervised)' : ''}`) : 'created';
       return { id: c.id, image: c.image, status, pid: t?.pid ?? 0 };
     });
-    renderList(argv, argv.all ? rows : rows.filter((r) => r.status === 'running'), {
+    renderList(argv, argv.all ? rows : rows.filter((r) => r.status.startsWith('running')), {
       headers: ['CONTAINER', 'IMAGE', 'STATUS', 'PID'],
       row: (r) => [r.id, r.image || '-', r.status, r.pid ? String(r.pid) : '-'],
       id: (r) => r.id,

@@ -89,6 +89,13 @@ export function ownerOfBundle(bundle: string | undefined): TaskOwner {
   return bundle && CONTAINERD_BUNDLE.test(bundle + '/') ? 'containerd' : 'runc';
 }
 
+/** ctrx's task dir for a task is `<state>/ctrx/<ns>/<id>` (see paths.ts); the bundle of every task ctrx starts for a container. */
+function isOwnTaskDir(bundle: string | undefined, namespace: string, id: string): boolean {
+  return Boolean(bundle && path.posix.normalize(bundle).endsWith(`/ctrx/${namespace}/${id}`));
+}
+
+const TASK_DIR_GONE = "ctrx's state for this task is gone (wiped state dir): nothing logs its output or records its exit; kill and rm -f still work";
+
 const UNSUPERVISED = "the task's shim is gone: its output is no longer logged and its exit status will not be recorded; kill and rm -f still work";
 
 export function deriveTask(
@@ -100,9 +107,11 @@ export function deriveTask(
 ): TaskInfo | undefined {
   if (!files) {
     if (!runc) return undefined;
+    // runc still has a container whose bundle is ctrx's own task dir, gone (a wiped state dir): ctrx's, unsupervised.
+    const own = isOwnTaskDir(runc.bundle, namespace, id);
     return {
-      id, namespace, owner: ownerOfBundle(runc.bundle), status: runcStatus(runc), pid: runc.status === 'stopped' ? 0 : runc.pid,
-      bundle: runc.bundle, createdAt: runc.created, runc,
+      id, namespace, owner: own ? 'ctrx' : ownerOfBundle(runc.bundle), status: runcStatus(runc), pid: runc.status === 'stopped' ? 0 : runc.pid,
+      bundle: runc.bundle, createdAt: runc.created, runc, ...(own ? { supervised: false, note: TASK_DIR_GONE } : {}),
     };
   }
   // A bundle prepared in the task dir before any start (no proc.json) is not a task yet.

@@ -2,7 +2,7 @@
  * ctr's container flags, checked where they matter: inside the running
  * container (and in its cgroup on the host), not in the generated spec.
  */
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,9 @@ before(async () => {
   if (skip) return;
   w = await makeWorld('fl');
   await w.ok(['images', 'pull', 'busybox']);
+});
+afterEach(async () => {
+  await w?.reset();
 });
 after(async () => {
   await w?.close();

@@ -5,7 +5,7 @@
  * timestamps, follow), metrics, tasks ps, pause/resume, exec with a
  * terminal, a refused rm, a graceful stop, wait, and rm -f of a running one.
  */
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -20,6 +20,9 @@ before(async () => {
   if (skip) return;
   w = await makeWorld('rd');
   port = await freePort();
+});
+afterEach(async () => {
+  await w?.reset();
 });
 after(async () => {
   await w?.close();

@@ -8,12 +8,12 @@
  * task dirs, mounts, processes); `close()` kills and removes it all.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ctrxBin, run, type RunOptions, type RunResult } from '../../helpers/run.js';
 import { startRegistry, type Registry } from '../../helpers/registry.js';
 import { fixtureUnavailable, pushFixtures } from '../../helpers/fixtures.js';
-import { makeShortTempDir, mountsUnder, removeTempDir } from '../../helpers/tmp.js';
+import { guardedRemove, makeShortTempDir, mountsUnder, removeTempDir, unmountUnder } from '../../helpers/tmp.js';
 import { atExit } from '../../helpers/exit.js';
 import { isAlive, listProcesses, signalIfSame, waitGone, type ProcInfo } from '../../helpers/procs.js';
 
@@ -46,6 +46,8 @@ export interface World {
   leftovers(ns?: string): string[];
   /** Namespaces whose cgroups close() removes (the world's own is there already). */
   namespaces: Set<string>;
+  /** Kills and removes every task (runc containers, shims, task dirs, mounts) when something is left. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,9 +82,17 @@ export async function makeWorld(label: string, o: { ns?: string } = {}): Promise
   let closed = false;
 
   const g = (n = ns): string[] => ['-c', config, '--root', root, '--state', state, '-n', n];
-  const cx = (args: string[], opts: RunOptions & { ns?: string } = {}): Promise<RunResult> => {
+  const cx = async (args: string[], opts: RunOptions & { ns?: string } = {}): Promise<RunResult> => {
     const [cmd, ...pre] = ctrxBin();
-    return run(cmd!, [...pre, ...g(opts.ns), ...args], { timeoutMs: 60_000, ...opts });
+    for (let attempt = 0; ; attempt++) {
+      const r = await run(cmd!, [...pre, ...g(opts.ns), ...args], { timeoutMs: 60_000, ...opts });
+      // Others rebuild dist/cli in this checkout while tests run: a chunk missing for a moment is not ctrx's failure.
+      if (attempt < 3 && r.code !== 0 && /ERR_MODULE_NOT_FOUND|Cannot find module/.test(r.stderr)) {
+        await new Promise((res) => setTimeout(res, 5000));
+        continue;
+      }
+      return r;
+    }
   };
   const ok = async (args: string[], opts: RunOptions & { ns?: string } = {}): Promise<string> => {
     const r = await cx(args, opts);
@@ -146,6 +156,17 @@ export async function makeWorld(label: string, o: { ns?: string } = {}): Promise
     }
   };
 
+  // After a failed test: what it left must not fail the next one too.
+  const reset = async (): Promise<void> => {
+    if (!leftovers().length) return;
+    const procs = processesUnder(dir);
+    killAll();
+    await waitGone(procs, 5000);
+    unmountUnder(path.join(state, 'ctrx'));
+    guardedRemove(path.join(state, 'ctrx'));
+    for (const n of namespaces) rmSync(runcRoot(n), { recursive: true, force: true });
+  };
+
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
@@ -169,7 +190,7 @@ export async function makeWorld(label: string, o: { ns?: string } = {}): Promise
     await close();
     throw e;
   }
-  return { dir, root, state, hostsDir, config, ns, reg, g, cx, ok, runcRoot, runcIds, leftovers, namespaces, close };
+  return { dir, root, state, hostsDir, config, ns, reg, g, cx, ok, runcRoot, runcIds, leftovers, namespaces, reset, close };
 }
 
 /** Polls until probe returns something truthy. */

@@ -4,7 +4,7 @@
  * status passed through, and nothing left afterwards (container record,
  * snapshot, task dir, mount, runc container), also when runc fails.
  */
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFixture } from '../../helpers/fixtures.js';
 import { pushImage } from '../../helpers/registry.js';
@@ -14,6 +14,9 @@ const skip = skipReason();
 let w: World;
 before(async () => {
   if (!skip) w = await makeWorld('rm');
+});
+afterEach(async () => {
+  await w?.reset();
 });
 after(async () => {
   await w?.close();
