@@ -46,6 +46,12 @@ export const pull = command<PullArgs>({
     const { humanSize, print, printJSON } = await import('../_lib/output.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
     const ctx = await contextFrom(argv);
+    // No-progress timeout of registry requests (default 30 s), for slow links and for tests.
+    const timeout = env('CTRX_REGISTRY_TIMEOUT_MS');
+    if (timeout && !/^[1-9][0-9]*$/.test(timeout)) {
+      const { invalidArgument } = await import('../../src/errdefs.js');
+      throw invalidArgument('must be a positive number of milliseconds', { subject: 'CTRX_REGISTRY_TIMEOUT_MS' });
+    }
     const { pullProgress } = await import('../_lib/pull-view.js');
     const { onProgress, view, started } = await pullProgress(!argv.quiet && argv.format !== 'json');
     let result;
@@ -63,6 +69,7 @@ export const pull = command<PullArgs>({
           tlsCaCert: argv.tlscacert,
           hostsDir: argv['hosts-dir'],
           user: argv.user,
+          ...(timeout ? { limits: { idleTimeoutMs: Number(timeout) } } : {}),
           promptPassword: async (registry, username) => (await import('../_lib/prompt.js')).promptSecret(`Password for ${username}@${registry}: `),
         },
         onProgress,

@@ -12,7 +12,7 @@
  * image record is written last, then the lease is dropped.
  */
 import type { OpContext } from '../context.js';
-import { CtrxError, failedPrecondition, invalidArgument, isCategory } from '../errdefs.js';
+import { failedPrecondition, invalidArgument, isCategory } from '../errdefs.js';
 import { writeMeta } from '../metadata/db.js';
 import { createImage, getImage, updateImageLabels, updateImageTarget } from '../metadata/images.js';
 import { createLease, deleteLease, expireLabel, randomLeaseId } from '../metadata/leases.js';
@@ -21,6 +21,7 @@ import { K } from '../metadata/schema.js';
 import { assertWritable } from '../metadata/writable.js';
 import { createResolver, type ResolverOptions } from './registry/index.js';
 import type { Fetcher } from './registry/fetcher.js';
+import { isStall } from './registry/http.js';
 import type { Descriptor } from './registry/types.js';
 import { isIndexType, isManifestType, isSchema1Type, ingestKind } from './media-types.js';
 import { anyPlatform, defaultMatcher, formatPlatform, parsePlatform, type PlatformMatcher } from './platform.js';
@@ -148,6 +149,8 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       const backend = openIngest(ctx, lease, ref);
       for (let attempt = 0; ; attempt++) {
         const w = await store.writer(backend, { total: desc.size, expected: desc.digest, ...(opts.signal ? { signal: opts.signal } : {}) });
+        const startedAt = w.offset;
+        let streaming = false;
         try {
           if (w.existing) {
             await w.commit(desc.size, desc.digest);
@@ -156,6 +159,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
           report(w.offset, w.offset > 0 ? 'resuming' : 'downloading');
           const res = await fetcher.fetch(desc, { offset: w.offset });
           if (res.resumedFrom < w.offset) await w.reset();
+          streaming = true;
           let last = 0;
           for await (const chunk of res.stream) {
             await w.write(chunk);
@@ -166,13 +170,19 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
               report(w.offset, 'downloading');
             }
           }
+          streaming = false;
           await w.commit(desc.size, desc.digest);
           break;
         } catch (err) {
+          // Bytes that failed verification (wrong digest, more than the size) must not be resumed from:
+          // the stream withholds its last chunk, so the writer never got to commit and reset them itself.
+          if (streaming && isCategory(err, 'failed-precondition')) await w.reset().catch(() => {});
+          const progressed = w.offset > startedAt;
           await w.close().catch(() => {});
-          // A broken body keeps what reached the disk; try again from there.
-          if (attempt + 1 < RESUME_ATTEMPTS && err instanceof CtrxError && err.category === 'unavailable' && !opts.signal?.aborted) {
-            ctx.onDebug(`fetch ${desc.digest}: ${err.message}; resuming`);
+          // A broken body keeps what reached the disk; try again from there, as long as bytes keep coming.
+          // A stall is final: the fetcher already waited the whole no-progress timeout.
+          if (attempt + 1 < RESUME_ATTEMPTS && progressed && isCategory(err, 'unavailable') && !isStall(err) && !opts.signal?.aborted) {
+            ctx.onDebug(`fetch ${desc.digest}: ${(err as Error).message}; resuming`);
             continue;
           }
           throw err;

@@ -34,6 +34,9 @@ export interface XOpts {
   input?: string;
   /** containerd config.toml for -c (default: a file that does not exist). */
   config?: string;
+  /** Another root/state than the box's (e.g. a running containerd's). */
+  root?: string;
+  state?: string;
 }
 
 export interface Box {
@@ -56,7 +59,7 @@ export function newBox(prefix = 'ctrx-pull-'): Box {
   const dockerConfig = join(dir, 'docker');
   mkdirSync(dockerConfig);
   const x: Box['x'] = (args, o = {}) =>
-    runCtrx(['--root', root, '--state', state, '-c', o.config ?? join(dir, 'no-config.toml'), ...args], {
+    runCtrx(['--root', o.root ?? root, '--state', o.state ?? state, '-c', o.config ?? join(dir, 'no-config.toml'), ...args], {
       env: { ...process.env, DOCKER_CONFIG: dockerConfig, ...(o.env ?? {}) },
       timeoutMs: o.timeoutMs ?? 90_000,
       ...(o.input !== undefined ? { input: o.input } : {}),
