@@ -21,7 +21,7 @@
  * the lease held.
  */
 import type { OpContext } from '../../context.js';
-import { failedPrecondition, invalidArgument, isCategory, notFound } from '../../errdefs.js';
+import { CtrxError, failedPrecondition, invalidArgument, isCategory, notFound } from '../../errdefs.js';
 import { writeMeta } from '../../metadata/db.js';
 import { collectGarbage } from '../../metadata/collect.js';
 import { createImage, updateImageLabels, updateImageTarget } from '../../metadata/images.js';
@@ -147,7 +147,13 @@ async function walkIndex(ctx: Ctx, lease: string, index: Descriptor, filter: (p:
     if (d.size > MAX_JSON_BYTES) throw invalidArgument(`document ${d.digest} is larger than ${MAX_JSON_BYTES >> 20} MiB`, { subject });
     const bytes = await storeFor(ctx).readAll(d.digest, { maxSize: MAX_JSON_BYTES, verify: true });
     if (bytes.length !== d.size) throw invalidArgument(`${d.digest} has ${bytes.length} bytes, its descriptor says ${d.size}`, { subject });
-    const doc = parseDocument(bytes, d.mediaType, `${subject}: ${d.digest}`);
+    let doc: ReturnType<typeof parseDocument>;
+    try {
+      doc = parseDocument(bytes, d.mediaType, subject);
+    } catch (e) {
+      if (!(e instanceof CtrxError)) throw e;
+      throw new CtrxError(e.category, `${depth === 0 ? 'the archive index' : d.digest}: ${e.message}`, { subject, cause: e });
+    }
     let children: Descriptor[];
     if (doc.kind === 'index') {
       const all = doc.index.manifests;
@@ -221,10 +227,7 @@ export async function importArchive(ctx: Ctx, source: AsyncIterable<Uint8Array>,
     }
     // Later entries with the same name win, as ctr's one-by-one updates do.
     const byName = new Map<string, ImportedImage>();
-    for (const i of images) {
-      byName.delete(i.name);
-      byName.set(i.name, i);
-    }
+    for (const i of images) byName.set(i.name, i);
     const finalImages = [...byName.values()];
 
     const unpacked: ImportResult['unpacked'] = [];

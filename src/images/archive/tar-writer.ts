@@ -85,7 +85,7 @@ export function tarHeader(h: TarHeader): Buffer {
   if (pax.length === 0) return main;
   const data = Buffer.from(pax.join(''), 'utf8');
   const paxName = `PaxHeaders.0/${(split ? split.name : h.name.split('/').pop() ?? 'x').slice(0, 80)}`;
-  return Buffer.concat([rawHeader(paxName, '', 0o644, data.length, 'x'), data, Buffer.alloc(padding(data.length))]);
+  return Buffer.concat([rawHeader(paxName, '', 0o644, data.length, 'x'), data, Buffer.alloc(padding(data.length)), main]);
 }
 
 /** Zero bytes after `size` bytes of data up to the next block. */
