@@ -129,7 +129,8 @@ export function commitSnapshotRecord(tx: Tx, ns: string, snapshotter: string, na
   const now = timeNow();
   putTime(b, K.createdat, now);
   putTime(b, K.updatedat, now);
-  writeMap(b, K.labels, { ...cur.labels, ...labels });
+  // containerd's Commit writes only the labels given to it; the active snapshot's labels do not carry over.
+  writeMap(b, K.labels, labels);
   sb.deleteBucket(active);
   return { activeBackend: cur.name, record: readRecord(name, b) };
 }

@@ -142,7 +142,12 @@ export function commit(ctx: Ctx, sn: SnapshotterName, name: string, key: string,
   writeWith(ctx, [sn], (meta, s) => commitIn(ctx, meta, s[sn]!, sn, name, key, labels), { create: true });
 }
 
-/** The mounts of an existing snapshot (read-only: works while containerd runs). */
+/**
+ * The mounts of a snapshot (read-only: works while containerd runs). Unlike
+ * containerd this also answers for a committed snapshot (its chain,
+ * read-only): ctrx reads images that way (users, diffs) without a view;
+ * `snapshots mounts` refuses committed keys as ctr does.
+ */
 export function mounts(ctx: Ctx, sn: SnapshotterName, key: string): Mount[] {
   const backendKey = viewMeta(ctx, (meta) => {
     if (!meta) throw notFound('does not exist', { subject: `snapshot ${key}` });

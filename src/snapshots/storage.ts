@@ -123,7 +123,7 @@ export function commitBackend(tx: Tx, active: string, name: string, usage: { siz
   const now = timeNow();
   putTime(b, K.createdat, now);
   putTime(b, K.updatedat, now);
-  writeMap(b, K.labels, inherited({ ...cur.labels, ...labels }));
+  writeMap(b, K.labels, inherited(labels));
   putInt(b, K.inodes, usage.inodes);
   putInt(b, K.size, usage.size);
   if (cur.parent) {
