@@ -6,7 +6,8 @@
  */
 import type { OpContext } from '../context.js';
 import { ContentStore } from '../content/local-store.js';
-import { writeMeta, viewMeta } from '../metadata/db.js';
+import { isCategory } from '../errdefs.js';
+import { lockHolder, metaDbPath, writeMeta, viewMeta } from '../metadata/db.js';
 import { createBlob, createIngest, deleteIngest, getBlob, hasBlob, updateBlobLabels, type BlobRecord } from '../metadata/content.js';
 import { addLeaseResource } from '../metadata/leases.js';
 import { path as bucketPath, getStr, type Labels } from '../metadata/buckets.js';
@@ -83,4 +84,27 @@ const SOURCE_PREFIX = 'containerd.io/distribution.source.';
 export function sourceLabel(domain: string, repo: string): Labels {
   const host = domain.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, '');
   return { [`${SOURCE_PREFIX}${host}`]: repo };
+}
+
+/** How long a write session waits for other ctrx processes' sessions before giving up. */
+const BUSY_WAIT_MS = 20_000;
+
+/**
+ * Runs a write session, retrying while another process (a concurrent ctrx
+ * pull) holds meta.db or a snapshotter DB for one of its short sessions. A
+ * refused session has written nothing, so running it again is safe. A lock
+ * held by containerd (or by a process that cannot be named) fails at once.
+ */
+export async function whenFree<T>(ctx: Pick<OpContext, 'root'>, session: () => T, waitMs = BUSY_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      return session();
+    } catch (e) {
+      if (!isCategory(e, 'unavailable') || !/^locked by /.test((e as Error).message) || Date.now() > deadline) throw e;
+      const who = lockHolder(metaDbPath(ctx.root));
+      if (who.pid !== undefined && (!who.name || /containerd/.test(who.name))) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+  }
 }

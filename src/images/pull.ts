@@ -25,7 +25,7 @@ import { isStall } from './registry/http.js';
 import type { Descriptor } from './registry/types.js';
 import { isIndexType, isManifestType, isSchema1Type, ingestKind } from './media-types.js';
 import { anyPlatform, defaultMatcher, formatPlatform, parsePlatform, type PlatformMatcher } from './platform.js';
-import { childLabels, haveBlob, openIngest, recordBlob, sourceLabel, storeFor } from './content-records.js';
+import { childLabels, haveBlob, openIngest, recordBlob, sourceLabel, storeFor, whenFree } from './content-records.js';
 import { unpackImage, type UnpackProgress } from './unpack.js';
 import { backendRef } from '../content/ingest.js';
 
@@ -67,6 +67,8 @@ export interface PullResult {
 const LEASE_TTL_MS = 24 * 3600 * 1000;
 /** A body that breaks mid-way is resumed this many times before the pull fails. */
 const RESUME_ATTEMPTS = 3;
+/** How long to wait for another process downloading the same blob (containerd's client waits as long as its context lives). */
+const INGEST_WAIT_MS = 30 * 60 * 1000;
 
 /** Run tasks with at most n at a time; the first failure stops new ones and is rethrown. */
 async function limited<T>(n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
@@ -101,7 +103,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
   const store = storeFor(ctx);
 
   const lease = randomLeaseId();
-  writeMeta(ctx, (tx) => createLease(tx, ctx.namespace, lease, { 'containerd.io/gc.expire': expireLabel(LEASE_TTL_MS) }));
+  await whenFree(ctx, () => writeMeta(ctx, (tx) => createLease(tx, ctx.namespace, lease, { 'containerd.io/gc.expire': expireLabel(LEASE_TTL_MS) })));
   const result: PullResult = { name, target, manifests: [], unpacked: [], downloaded: 0, blobs: 0 };
   try {
     // 1. Documents, depth first: index → manifests (platform-filtered) → config; layers collected.
@@ -114,7 +116,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       result.blobs++;
       if (document.kind === 'index') {
         const all = document.index.manifests ?? [];
-        recordBlob(ctx, lease, desc, { ...childLabels('index', { manifests: all }), ...source });
+        await whenFree(ctx, () => recordBlob(ctx, lease, desc, { ...childLabels('index', { manifests: all }), ...source }));
         const chosen = opts.allPlatforms ? all : all.filter((m) => (m.platform ? matcher.match(m.platform) : isIndexType(m.mediaType)));
         if (!opts.allPlatforms) {
           chosen.sort((a, b) => (a.platform && b.platform ? matcher.compare(a.platform, b.platform) : 0));
@@ -130,7 +132,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
         return;
       }
       const m = document.manifest;
-      recordBlob(ctx, lease, desc, { ...childLabels('manifest', { config: m.config, layers: m.layers }), ...source });
+      await whenFree(ctx, () => recordBlob(ctx, lease, desc, { ...childLabels('manifest', { config: m.config, layers: m.layers }), ...source }));
       if (depth === 0) manifests.push({ desc });
       await fetchBlob(m.config);
       for (const l of m.layers) if (!layers.has(l.digest)) layers.set(l.digest, l);
@@ -142,13 +144,14 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       const report = (offset: number, status: BlobStatus) => opts.onProgress?.({ kind: 'blob', ref, digest: desc.digest, mediaType: desc.mediaType, offset, total: desc.size, status });
       result.blobs++;
       if (haveBlob(ctx, desc.digest)) {
-        recordBlob(ctx, lease, desc, source);
+        await whenFree(ctx, () => recordBlob(ctx, lease, desc, source));
         report(desc.size, 'exists');
         return;
       }
-      const backend = openIngest(ctx, lease, ref);
+      const backend = await whenFree(ctx, () => openIngest(ctx, lease, ref));
       for (let attempt = 0; ; attempt++) {
-        const w = await store.writer(backend, { total: desc.size, expected: desc.digest, ...(opts.signal ? { signal: opts.signal } : {}) });
+        // Another pull of the same blob holds the ingest: wait for it (then the blob is there, or its ingest is ours to resume).
+        const w = await store.writer(backend, { total: desc.size, expected: desc.digest, waitMs: INGEST_WAIT_MS, ...(opts.signal ? { signal: opts.signal } : {}) });
         const startedAt = w.offset;
         let streaming = false;
         try {
@@ -188,7 +191,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
           throw err;
         }
       }
-      recordBlob(ctx, lease, desc, source, ref);
+      await whenFree(ctx, () => recordBlob(ctx, lease, desc, source, ref));
       report(desc.size, 'done');
     };
 
@@ -211,7 +214,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
     result.manifests = manifests.map((m) => ({ digest: m.desc.digest, ...(m.platform ? { platform: m.platform } : {}) }));
 
     // 4. The image record, last.
-    writeMeta(ctx, (tx) => {
+    await whenFree(ctx, () => writeMeta(ctx, (tx) => {
       const exists = bucketPath(tx, K.v1, ctx.namespace, K.images, name);
       const desc = { digest: target.digest, mediaType: target.mediaType, size: target.size };
       if (!exists) createImage(tx, ctx.namespace, { name, target: desc, ...(opts.labels ? { labels: opts.labels } : {}) });
@@ -219,11 +222,11 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
         if (getImage(tx, ctx.namespace, name).target.digest !== target.digest) updateImageTarget(tx, ctx.namespace, name, desc);
         if (opts.labels && Object.keys(opts.labels).length) updateImageLabels(tx, ctx.namespace, name, opts.labels);
       }
-    });
+    }));
     return result;
   } finally {
     try {
-      writeMeta(ctx, (tx) => deleteLease(tx, ctx.namespace, lease));
+      await whenFree(ctx, () => writeMeta(ctx, (tx) => deleteLease(tx, ctx.namespace, lease)));
     } catch (e) {
       if (!isCategory(e, 'not-found')) ctx.onDebug(`could not drop lease ${lease}: ${(e as Error).message}`);
     }
@@ -238,7 +241,7 @@ async function readDocumentCached(ctx: Ctx, fetcher: Fetcher, desc: Descriptor) 
     return { bytes, document: parseDocument(bytes, desc.mediaType, desc.digest) };
   }
   const got = await fetcher.readDocument(desc);
-  const w = await storeFor(ctx).writer(backendRef(ctx.namespace, `${ingestKind(desc.mediaType)}-${desc.digest}`), { total: desc.size, expected: desc.digest });
+  const w = await storeFor(ctx).writer(backendRef(ctx.namespace, `${ingestKind(desc.mediaType)}-${desc.digest}`), { total: desc.size, expected: desc.digest, waitMs: INGEST_WAIT_MS });
   try {
     if (!w.existing) {
       if (w.offset > 0) await w.reset();

@@ -20,7 +20,7 @@ import { removeBackend } from '../snapshots/storage.js';
 import { checkSnapshotter, commitIn, prepareIn, type SnapshotterName } from '../snapshots/snapshotter.js';
 import type { Mount } from '../snapshots/mount.js';
 import { applyLayer } from '../archive/apply.js';
-import { labelBlob, storeFor } from './content-records.js';
+import { labelBlob, storeFor, whenFree } from './content-records.js';
 import { chainIds as computeChainIds, readDocument, type ImageConfig, type Manifest } from './image.js';
 import type { Descriptor } from './registry/types.js';
 import { rmSync } from 'node:fs';
@@ -60,13 +60,15 @@ function applyTarget(mounts: Mount[]): { dir: string; mode: 'overlay' | 'native'
 }
 
 /** Drop an extraction snapshot that failed: records and directory. */
-function discard(ctx: Ctx, sn: SnapshotterName, key: string): void {
+async function discard(ctx: Ctx, sn: SnapshotterName, key: string): Promise<void> {
   try {
-    writeWith(ctx, [sn], (meta, s) => {
-      const rec = removeSnapshotRecord(meta, ctx.namespace, sn, key);
-      const b = removeBackend(s[sn]!, rec.name);
-      rmSync(path.join(snapshotterRoot(ctx, sn), 'snapshots', String(b.id)), { recursive: true, force: true });
-    });
+    await whenFree(ctx, () =>
+      writeWith(ctx, [sn], (meta, s) => {
+        const rec = removeSnapshotRecord(meta, ctx.namespace, sn, key);
+        const b = removeBackend(s[sn]!, rec.name);
+        rmSync(path.join(snapshotterRoot(ctx, sn), 'snapshots', String(b.id)), { recursive: true, force: true });
+      }),
+    );
   } catch {
     /* it stays in the lease; containerd's or ctrx's GC removes it once the lease expires */
   }
@@ -91,15 +93,17 @@ export async function unpackImage(ctx: Ctx, manifestDesc: Descriptor, opts: Unpa
     }
     opts.onProgress?.({ kind: 'unpack', layer: i, layers: chain.length, chainId, status: 'extracting' });
     const key = `extract-${randomLeaseId()} ${chainId}`;
-    const mounts = writeWith(
-      ctx,
-      [sn],
-      (meta, s) => {
-        const m = prepareIn(ctx, meta, s[sn]!, sn, key, parent);
-        addLeaseResource(meta, ctx.namespace, opts.lease, { type: `snapshots/${sn}`, id: key });
-        return m;
-      },
-      { create: true },
+    const mounts = await whenFree(ctx, () =>
+      writeWith(
+        ctx,
+        [sn],
+        (meta, s) => {
+          const m = prepareIn(ctx, meta, s[sn]!, sn, key, parent);
+          addLeaseResource(meta, ctx.namespace, opts.lease, { type: `snapshots/${sn}`, id: key });
+          return m;
+        },
+        { create: true },
+      ),
     );
     const layer = manifest.layers[i]!;
     try {
@@ -111,22 +115,24 @@ export async function unpackImage(ctx: Ctx, manifestDesc: Descriptor, opts: Unpa
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
     } catch (err) {
-      discard(ctx, sn, key);
+      await discard(ctx, sn, key);
       throw err;
     }
     try {
-      writeWith(ctx, [sn], (meta, s) => {
-        commitIn(ctx, meta, s[sn]!, sn, chainId, key);
-        addLeaseResource(meta, ctx.namespace, opts.lease, { type: `snapshots/${sn}`, id: chainId });
-      });
+      await whenFree(ctx, () =>
+        writeWith(ctx, [sn], (meta, s) => {
+          commitIn(ctx, meta, s[sn]!, sn, chainId, key);
+          addLeaseResource(meta, ctx.namespace, opts.lease, { type: `snapshots/${sn}`, id: chainId });
+        }),
+      );
     } catch (err) {
-      discard(ctx, sn, key);
+      await discard(ctx, sn, key);
       // Another ctrx (or containerd before it started) unpacked the same layer meanwhile.
       if (!isCategory(err, 'already-exists')) throw err;
     }
-    labelBlob(ctx, layer.digest, { 'containerd.io/uncompressed': diffIds[i]! });
+    await whenFree(ctx, () => labelBlob(ctx, layer.digest, { 'containerd.io/uncompressed': diffIds[i]! }));
     opts.onProgress?.({ kind: 'unpack', layer: i, layers: chain.length, chainId, status: 'done' });
   }
-  if (chain.length) labelBlob(ctx, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${sn}`]: chain[chain.length - 1]! });
+  if (chain.length) await whenFree(ctx, () => labelBlob(ctx, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${sn}`]: chain[chain.length - 1]! }));
   return { chainIds: chain, snapshotter: sn };
 }
