@@ -33,6 +33,7 @@ export const exportCmd = command<ExportArgs>({
       skipManifestJson: argv['skip-manifest-json'],
       skipNonDistributable: argv['skip-non-distributable'],
     });
-    await writeStreamTo(String(argv.out), stream);
+    // yargs hands a lone '-' positional over as '' (or true without a type).
+    await writeStreamTo(argv.out === '' || (argv.out as unknown) === true ? '-' : String(argv.out), stream);
   },
 });

@@ -45,7 +45,8 @@ export const importCmd = command<ImportArgs>({
     const { archiveProgress } = await import('../_lib/archive-view.js');
     const { notFound, fromSystemError } = await import('../../src/errdefs.js');
     const ctx = await contextFrom(argv);
-    const file = String(argv.file);
+    // yargs hands a lone '-' positional over as '' (or true without a type).
+    const file = argv.file === '' || (argv.file as unknown) === true ? '-' : String(argv.file);
     let source: AsyncIterable<Uint8Array>;
     if (file === '-') source = stdioStreams().stdin as AsyncIterable<Uint8Array>;
     else {

@@ -12,7 +12,12 @@
  *    best platform with its config and layers under their blob paths and
  *    the Docker short names as RepoTags;
  *  - entries sorted by name, directories `blobs/` and `blobs/<alg>/`,
- *    owner 0, mtime 0: the same images give the same bytes.
+ *    owner 0, mtime 0: the same images give the same bytes (for one image,
+ *    the bytes of `ctr images export`).
+ *
+ * One difference from ctr 1.6: when an index image and a manifest image
+ * resolve to the same manifest, ctr's manifest.json keeps only the index's
+ * RepoTag (it replaces the entry); ctrx keeps both names.
  *
  * Everything is checked before the first byte is written: every blob is
  * in the namespace, every document parses. Blobs are then streamed from the
