@@ -6,7 +6,7 @@ interface PullArgs {
   platform?: string[];
   'all-platforms'?: boolean;
   snapshotter?: string;
-  'no-unpack'?: boolean;
+  unpack: boolean;
   'max-concurrent-downloads': number;
   label?: string[];
   'plain-http'?: boolean;
@@ -29,7 +29,8 @@ export const pull = command<PullArgs>({
       .option('platform', { type: 'string', coerce: many, description: 'Pull content for this platform (repeatable; default: this host)' })
       .option('all-platforms', { type: 'boolean', description: 'Pull content for all platforms' })
       .option('snapshotter', { type: 'string', description: 'Snapshotter to unpack into', defaultDescription: '$CONTAINERD_SNAPSHOTTER or the config' })
-      .option('no-unpack', { type: 'boolean', description: 'Fetch only; do not unpack into the snapshotter' })
+      // yargs reads --no-unpack as unpack=false: an option named 'no-unpack' would be refused as the unknown 'unpack'
+      .option('unpack', { type: 'boolean', default: true, description: 'Unpack into the snapshotter (--no-unpack: fetch only)' })
       .option('max-concurrent-downloads', { type: 'number', default: 3, description: 'Layers downloaded at once' })
       .option('label', { type: 'string', coerce: many, description: 'Label for the image record, key=value' })
       .option('plain-http', { type: 'boolean', description: 'Use plain HTTP for the registry' })
@@ -60,7 +61,7 @@ export const pull = command<PullArgs>({
         platforms: argv.platform,
         allPlatforms: argv['all-platforms'],
         snapshotter: argv.snapshotter ?? (env('CONTAINERD_SNAPSHOTTER') || undefined),
-        unpack: !argv['no-unpack'],
+        unpack: argv.unpack,
         maxConcurrentDownloads: argv['max-concurrent-downloads'],
         labels: parseLabelArgs(argv.label ?? []),
         registry: {

@@ -146,3 +146,24 @@ test('auth: -u user:pass, a docker config file; a wrong password fails with exit
   assert.deepEqual(st.images, [], 'no image record');
   assert.deepEqual(blobFiles(b3.root), []);
 });
+
+test('--no-unpack fetches only; the next pull unpacks without downloading; --label, --print-chainid, a digest reference', { skip, timeout: 60_000 }, async () => {
+  const b = box();
+  const ref = `${reg.host}/library/busybox:latest`;
+  await b.xOk(['images', 'pull', '--no-unpack', ref]);
+  let st = assertConsistent(b.root);
+  assert.deepEqual(st.snapshots.overlayfs ?? [], []);
+  assert.deepEqual(blobFiles(b.root), [...busybox.blobs.keys()].sort());
+  const r = await b.xOk(['images', 'pull', '--label', 'team=ctrx', '--print-chainid', '--format', 'text', ref]);
+  const chain = /^image chain ID: (sha256:[0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+  assert.ok(chain, r.stdout);
+  assert.match(r.stdout, /0\.0 B downloaded/);
+  st = assertConsistent(b.root);
+  assert.deepEqual(st.snapshots.overlayfs!.map((s) => s.key), [chain]);
+  const digestRef = `${reg.host}/library/busybox@${busybox.root.digest}`;
+  await b.xOk(['images', 'pull', digestRef]);
+  st = assertConsistent(b.root);
+  assert.deepEqual(st.images.map((i) => [i.name, i.digest]).sort(), [[digestRef, busybox.root.digest], [ref, busybox.root.digest]].sort());
+  const ls = await b.xOk(['images', 'ls', '--format', 'json']);
+  assert.match(ls.stdout, /"team": ?"ctrx"/);
+});
