@@ -119,3 +119,29 @@ test('three pulls into a fresh root at once, native snapshotter', { skip, timeou
   assert.equal(st.snapshots.native!.length, 3);
   assert.deepEqual(st.leases, []);
 });
+
+test('pulls SIGKILLed at random moments leave consistent state; a final pull completes', { skip, timeout: 120_000 }, async () => {
+  const b = box();
+  const refs = [`${reg.host}/library/redis:latest`, `${reg.host}/library/layered:latest`];
+  const [cmd, ...pre] = ctrxBin();
+  const delays: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const delay = 150 + Math.floor(Math.random() * 1200);
+    delays.push(delay);
+    const child = spawn(cmd!, [...pre, '--root', b.root, '--state', b.state, '-c', join(b.dir, 'none.toml'), 'images', 'pull', refs[i % 2]!], {
+      env: { ...process.env, DOCKER_CONFIG: b.dockerConfig },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    await sleep(delay);
+    child.kill('SIGKILL');
+    await exited;
+    assertConsistent(b.root, `killed after ${delay} ms (delays so far ${delays.join(', ')})`, { afterKill: true });
+  }
+  for (const ref of refs) await b.xOk(['images', 'pull', ref]);
+  const st = assertConsistent(b.root, 'after the final pulls');
+  assert.deepEqual(st.images.map((i) => i.name).sort(), [...refs].sort());
+  const check = await b.xOk(['images', 'check']);
+  assert.equal(check.stdout.match(/complete \(\d+\/\d+\)/g)?.length, 2, check.stdout);
+  assert.equal(check.stdout.match(/ true$/gm)?.length, 2, check.stdout);
+});
