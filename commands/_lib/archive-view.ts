@@ -37,6 +37,10 @@ export async function writeStreamTo(out: string, stream: AsyncIterable<Uint8Arra
   const { pipeline } = await import('node:stream/promises');
   const { Readable } = await import('node:stream');
   if (out === '-') {
+    if (stdioStreams().stdout.isTTY) {
+      const { failedPrecondition } = await import('../../src/errdefs.js');
+      throw failedPrecondition('refusing to write an archive to a terminal: redirect standard output or name a file', { subject: 'images export -' });
+    }
     await pipeline(Readable.from(stream), stdioStreams().stdout, { end: false });
     return;
   }

@@ -43,12 +43,15 @@ export const importCmd = command<ImportArgs>({
     const { print, printJSON } = await import('../_lib/output.js');
     const { stderr, stdioStreams } = await import('../../src/platform/index.js');
     const { archiveProgress } = await import('../_lib/archive-view.js');
-    const { notFound, fromSystemError } = await import('../../src/errdefs.js');
+    const { notFound, fromSystemError, invalidArgument } = await import('../../src/errdefs.js');
     const ctx = await contextFrom(argv);
     // yargs hands a lone '-' positional over as '' (or true without a type).
     const file = argv.file === '' || (argv.file as unknown) === true ? '-' : String(argv.file);
     let source: AsyncIterable<Uint8Array>;
-    if (file === '-') source = stdioStreams().stdin as AsyncIterable<Uint8Array>;
+    if (file === '-') {
+      if (stdioStreams().stdin.isTTY) throw invalidArgument('standard input is a terminal: pipe an archive in, or name the file', { subject: 'images import -' });
+      source = stdioStreams().stdin as AsyncIterable<Uint8Array>;
+    }
     else {
       const { open } = await import('node:fs/promises');
       const fh = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {

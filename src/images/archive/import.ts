@@ -52,7 +52,7 @@ const MAX_DEPTH = 8;
 export type ImportProgress = ArchiveProgress | UnpackProgress | { kind: 'unpack-image'; name: string; digest: string };
 
 export interface ImportOptions {
-  /** Import the content of every platform (unpacking stays the host's or --platform's). */
+  /** Import the content of every platform (unpacking stays the host's or --platform's, as ctr: this wins over `platform` for the content). */
   allPlatforms?: boolean;
   /** Only this platform (strict match), for import and unpack. */
   platform?: string;
@@ -185,7 +185,6 @@ async function ociIndex(ctx: Ctx, lease: string, c: ArchiveContents, subject: st
 
 export async function importArchive(ctx: Ctx, source: AsyncIterable<Uint8Array>, opts: ImportOptions = {}): Promise<ImportResult> {
   const subject = opts.subject ?? 'archive';
-  if (opts.platform && opts.allPlatforms) throw invalidArgument('--platform and --all-platforms exclude each other', { subject: 'flags' });
   if (opts.skipDigestForNamed && !opts.digests) throw invalidArgument('--skip-digest-for-named must be specified with --digests option', { subject: 'flags' });
   const strict = opts.platform ? strictFromFlags([opts.platform]) : undefined;
   const importMatcher = strict ?? defaultMatcher();
