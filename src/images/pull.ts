@@ -93,8 +93,11 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
   if (!Number.isInteger(concurrency) || concurrency < 1) throw invalidArgument('must be a positive integer', { subject: '--max-concurrent-downloads' });
   const matcher: PlatformMatcher = opts.platforms?.length ? anyPlatform(opts.platforms.map(parsePlatform)) : defaultMatcher();
   assertWritable(ctx);
+  const t0 = Date.now();
+  const ms = (since: number) => `${Date.now() - since} ms`;
   const resolver = createResolver(ctx, opts.registry ?? {});
   const resolved = await resolver.resolve(input);
+  ctx.onDebug(`timing: resolved ${resolved.name} in ${ms(t0)}`);
   const { name, ref } = resolved;
   const target = resolved.desc;
   opts.onProgress?.({ kind: 'resolved', name, digest: target.digest, endpoint: resolved.endpoint.host });
@@ -148,6 +151,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
         report(desc.size, 'exists');
         return;
       }
+      const tFetch = Date.now();
       const backend = await whenFree(ctx, () => openIngest(ctx, lease, ref));
       for (let attempt = 0; ; attempt++) {
         // Another pull of the same blob holds the ingest: wait for it (then the blob is there, or its ingest is ours to resume).
@@ -192,11 +196,16 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
         }
       }
       await whenFree(ctx, () => recordBlob(ctx, lease, desc, source, ref));
+      ctx.onDebug(`timing: fetched ${ref} (${desc.size} bytes) in ${ms(tFetch)}`);
       report(desc.size, 'done');
     };
 
     await fetchDocument(target, 0);
+    ctx.onDebug(`timing: documents and configs in ${ms(t0)}`);
+    const tLayers = Date.now();
     await limited(concurrency, [...layers.values()], (l) => fetchBlob(l));
+    ctx.onDebug(`timing: ${layers.size} layers fetched in ${ms(tLayers)}`);
+    const tUnpack = Date.now();
 
     // 3. Unpack each fetched manifest.
     if (opts.unpack !== false) {
@@ -211,6 +220,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
         if (top) result.unpacked.push({ ...(m.platform ? { platform: m.platform } : {}), snapshotter: u.snapshotter, chainId: top });
       }
     }
+    if (opts.unpack !== false) ctx.onDebug(`timing: unpacked in ${ms(tUnpack)}`);
     result.manifests = manifests.map((m) => ({ digest: m.desc.digest, ...(m.platform ? { platform: m.platform } : {}) }));
 
     // 4. The image record, last.
@@ -223,6 +233,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
         if (opts.labels && Object.keys(opts.labels).length) updateImageLabels(tx, ctx.namespace, name, opts.labels);
       }
     }));
+    ctx.onDebug(`timing: pull done in ${ms(t0)}`);
     return result;
   } finally {
     try {

@@ -26,7 +26,7 @@ import type { Descriptor } from './registry/types.js';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 
-type Ctx = Pick<OpContext, 'root' | 'namespace' | 'facts'>;
+type Ctx = Pick<OpContext, 'root' | 'namespace' | 'facts'> & { onDebug?: (line: string) => void };
 
 export interface UnpackProgress {
   kind: 'unpack';
@@ -92,6 +92,7 @@ export async function unpackImage(ctx: Ctx, manifestDesc: Descriptor, opts: Unpa
       continue;
     }
     opts.onProgress?.({ kind: 'unpack', layer: i, layers: chain.length, chainId, status: 'extracting' });
+    const t0 = Date.now();
     const key = `extract-${randomLeaseId()} ${chainId}`;
     const mounts = await whenFree(ctx, () =>
       writeWith(
@@ -106,6 +107,7 @@ export async function unpackImage(ctx: Ctx, manifestDesc: Descriptor, opts: Unpa
       ),
     );
     const layer = manifest.layers[i]!;
+    const tApply = Date.now();
     try {
       const target = applyTarget(mounts);
       await applyLayer(store.stream(layer.digest, { verify: true, expectedSize: layer.size }), target.dir, {
@@ -118,6 +120,7 @@ export async function unpackImage(ctx: Ctx, manifestDesc: Descriptor, opts: Unpa
       await discard(ctx, sn, key);
       throw err;
     }
+    const tCommit = Date.now();
     try {
       await whenFree(ctx, () =>
         writeWith(ctx, [sn], (meta, s) => {
@@ -131,6 +134,7 @@ export async function unpackImage(ctx: Ctx, manifestDesc: Descriptor, opts: Unpa
       if (!isCategory(err, 'already-exists')) throw err;
     }
     await whenFree(ctx, () => labelBlob(ctx, layer.digest, { 'containerd.io/uncompressed': diffIds[i]! }));
+    ctx.onDebug?.(`timing: layer ${i + 1}/${chain.length} ${layer.digest} into ${sn} in ${Date.now() - t0} ms (prepare ${tApply - t0}, apply ${tCommit - tApply}, commit ${Date.now() - tCommit})`);
     opts.onProgress?.({ kind: 'unpack', layer: i, layers: chain.length, chainId, status: 'done' });
   }
   if (chain.length) await whenFree(ctx, () => labelBlob(ctx, manifest.config.digest, { [`containerd.io/gc.ref.snapshot.${sn}`]: chain[chain.length - 1]! }));
