@@ -25,11 +25,14 @@ export const run = command<RunArgs>({
       // A conflict (unlike a check returning a message) reaches yargs' fail handler as a usage error: exit 2.
       .conflicts('rm', 'detach'),
   run: async (argv) => {
-    const { contextFrom } = await import('./_lib/context.js');
-    const { ensureImage, exitWith } = await import('./_lib/tasks.js');
-    const { createContainer } = await import('../src/containers/create.js');
-    const { runAttached, startDetached } = await import('../src/containers/task.js');
-    const { removeContainers } = await import('../src/containers/remove.js');
+    // Loaded side by side: each is a chunk to read and compile before the container can start.
+    const [{ contextFrom }, { ensureImage, exitWith }, { createContainer }, { runAttached, startDetached }, { removeContainers }] = await Promise.all([
+      import('./_lib/context.js'),
+      import('./_lib/tasks.js'),
+      import('../src/containers/create.js'),
+      import('../src/containers/task.js'),
+      import('../src/containers/remove.js'),
+    ]);
     const ctx = await contextFrom(argv);
     const snapshotter = argv.snapshotter ?? (env('CONTAINERD_SNAPSHOTTER') || ctx.facts.snapshotter);
     const opts = await containerOptions(
@@ -41,7 +44,7 @@ export const run = command<RunArgs>({
     const runcOptions = argv['runc-binary'] ? { binary: argv['runc-binary'] } : {};
     if (argv.detach) {
       try {
-        await startDetached(ctx, record.id, { ...(argv.tty ? { tty: true } : {}), ...(argv['null-io'] ? { nullIO: true } : {}), runcOptions });
+        await startDetached(ctx, record.id, { record, ...(argv.tty ? { tty: true } : {}), ...(argv['null-io'] ? { nullIO: true } : {}), runcOptions });
       } catch (e) {
         // Nothing half-made stays behind: the container goes with its failed task.
         await removeContainers(ctx, [record.id], { force: true });
@@ -51,7 +54,7 @@ export const run = command<RunArgs>({
     }
     let status: number;
     try {
-      status = await runAttached(ctx, record.id, { ...(argv.tty ? { tty: true } : {}), runcOptions, ...(argv['null-io'] ? { stdio: { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } } : {}) });
+      status = await runAttached(ctx, record.id, { record, ...(argv.tty ? { tty: true } : {}), runcOptions, ...(argv['null-io'] ? { stdio: { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } } : {}) });
     } finally {
       if (argv.rm) await removeContainers(ctx, [record.id], { force: true });
     }

@@ -4,7 +4,7 @@
  * config.json from the record's spec, the container's snapshot mounted at
  * `rootfs`. The task manager (src/tasks) owns everything after that.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { OpContext } from '../context.js';
 import { invalidArgument, isCategory, notFound } from '../errdefs.js';
@@ -13,7 +13,7 @@ import { getContainer, type ContainerRecord } from '../metadata/containers.js';
 import { str } from '../metadata/encoding.js';
 import { checkSnapshotter, mounts as snapshotMounts } from '../snapshots/snapshotter.js';
 import { mountAll, unmountAll } from '../snapshots/mount.js';
-import { deleteTask, inspectTask, runForeground, startTask, taskBundleDir, type RuncTaskOptions, type TaskInfo } from '../tasks/manager.js';
+import { deleteTask, inspectTask, paths, runForeground, runcSettings, startTask, taskBundleDir, type RuncTaskOptions, type TaskInfo } from '../tasks/manager.js';
 import { decodeRuncOptions } from './runtime-options.js';
 import type { Spec } from './spec-types.js';
 import type { ForegroundStdio } from '../tasks/foreground.js';
@@ -50,8 +50,8 @@ interface Prepared {
   unmount: () => void;
 }
 
-function prepareBundle(ctx: OpContext, id: string, o: { tty?: boolean; runcOptions?: RuncTaskOptions }): Prepared {
-  const record = getContainerRecord(ctx, id);
+function prepareBundle(ctx: OpContext, id: string, o: { tty?: boolean; runcOptions?: RuncTaskOptions; record?: ContainerRecord }): Prepared {
+  const record = o.record ?? getContainerRecord(ctx, id);
   const spec = containerSpec(record);
   if (o.tty !== undefined && spec.process) spec.process.terminal = o.tty;
   const bundle = taskBundleDir(ctx, id);
@@ -71,11 +71,27 @@ export interface StartOptions {
   stdin?: boolean;
   logPath?: string;
   runcOptions?: RuncTaskOptions;
+  /** The container's record when the caller has just read or written it (saves a meta.db read). */
+  record?: ContainerRecord;
+}
+
+/**
+ * Whether a task may exist: ctrx's task dir or a runc container dir of that
+ * id (runc keeps `<root>/<id>/state.json`). Neither means no task, known
+ * without running `runc state` (a Go binary's start, ~10 ms, on every run).
+ */
+function taskMayExist(ctx: OpContext, id: string, runcOptions?: RuncTaskOptions): boolean {
+  return existsSync(paths(ctx, id).dir) || existsSync(path.join(runcSettings(ctx, runcOptions).root, id));
+}
+
+async function existingTask(ctx: OpContext, id: string, runcOptions?: RuncTaskOptions): Promise<TaskInfo | undefined> {
+  if (!taskMayExist(ctx, id, runcOptions)) return undefined;
+  return inspectTask(ctx, id).catch(() => undefined);
 }
 
 /** `tasks start -d` / `run -d`: a detached task under ctrx's shim. */
 export async function startDetached(ctx: OpContext, id: string, o: StartOptions = {}): Promise<TaskInfo> {
-  const existing = await inspectTask(ctx, id).catch(() => undefined);
+  const existing = await existingTask(ctx, id, o.runcOptions);
   if (existing && existing.status !== 'stopped') throw invalidArgument(`task is already ${existing.status}`, { subject: `task "${id}"` });
   if (existing) await deleteTask(ctx, id, { force: true });
   const p = prepareBundle(ctx, id, o);
@@ -96,7 +112,7 @@ export async function startDetached(ctx: OpContext, id: string, o: StartOptions 
 
 /** Foreground `run` / `tasks start`: ctrx supervises runc itself; returns the exit status. */
 export async function runAttached(ctx: OpContext, id: string, o: StartOptions & { stdio?: ForegroundStdio; cleanup?: () => void | Promise<void> } = {}): Promise<number> {
-  const existing = await inspectTask(ctx, id).catch(() => undefined);
+  const existing = await existingTask(ctx, id, o.runcOptions);
   if (existing && existing.status !== 'stopped') throw invalidArgument(`task is already ${existing.status}`, { subject: `task "${id}"` });
   if (existing) await deleteTask(ctx, id, { force: true });
   const p = prepareBundle(ctx, id, o);
@@ -122,6 +138,7 @@ export async function runAttached(ctx: OpContext, id: string, o: StartOptions & 
 
 /** The task's status for a container, or undefined when it has none. */
 export async function containerTask(ctx: OpContext, id: string): Promise<TaskInfo | undefined> {
+  if (!taskMayExist(ctx, id)) return undefined;
   try {
     return await inspectTask(ctx, id);
   } catch (e) {
