@@ -36,10 +36,6 @@ export const fetch = command<FetchArgs>({
       .option('quiet', { alias: 'q', type: 'boolean', description: 'Print nothing' })
       .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', description: 'Final report format' }),
   run: async (argv) => {
-    const { notImplemented } = await import('../../src/errdefs.js');
-    if (argv['metadata-only']) {
-      throw notImplemented('--metadata-only is not implemented yet (the pull orchestration has no metadata-only mode)', { subject: 'content fetch', hint: 'fetch with --platform to limit what is downloaded' });
-    }
     const { contextFrom } = await import('../_lib/context.js');
     const { pullImage } = await import('../../src/images/pull.js');
     const { defaultPlatform, formatPlatform } = await import('../../src/images/platform.js');
@@ -54,6 +50,7 @@ export const fetch = command<FetchArgs>({
         // ctr's fetch keeps every manifest that matches the host, not only the best one.
         platforms: argv['all-platforms'] ? undefined : argv.platform?.length ? argv.platform : [formatPlatform(defaultPlatform())],
         allPlatforms: argv['all-platforms'],
+        ...(argv['metadata-only'] ? { metadataOnly: true } : {}),
         unpack: false,
         maxConcurrentDownloads: argv['max-concurrent-downloads'],
         labels: parseLabelArgs(argv.label ?? []),

@@ -42,6 +42,8 @@ export interface PullOptions {
   /** `os/arch[/variant]`, repeatable; default the host's. */
   platforms?: string[];
   allPlatforms?: boolean;
+  /** ctr content fetch --metadata-only: the index, every platform's manifest and config; no layers, no unpack. */
+  metadataOnly?: boolean;
   snapshotter?: string;
   /** Unpack into the snapshotter (default true). */
   unpack?: boolean;
@@ -120,8 +122,9 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       if (document.kind === 'index') {
         const all = document.index.manifests ?? [];
         await whenFree(ctx, () => recordBlob(ctx, lease, desc, { ...childLabels('index', { manifests: all }), ...source }));
-        const chosen = opts.allPlatforms ? all : all.filter((m) => (m.platform ? matcher.match(m.platform) : isIndexType(m.mediaType)));
-        if (!opts.allPlatforms) {
+        const every = opts.allPlatforms || opts.metadataOnly;
+        const chosen = every ? all : all.filter((m) => (m.platform ? matcher.match(m.platform) : isIndexType(m.mediaType)));
+        if (!every) {
           chosen.sort((a, b) => (a.platform && b.platform ? matcher.compare(a.platform, b.platform) : 0));
           // ctr fetches every manifest matching the requested platforms; with no --platform that is the host's best match only.
           if (!opts.platforms?.length) chosen.splice(1);
@@ -138,7 +141,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       await whenFree(ctx, () => recordBlob(ctx, lease, desc, { ...childLabels('manifest', { config: m.config, layers: m.layers }), ...source }));
       if (depth === 0) manifests.push({ desc });
       await fetchBlob(m.config);
-      for (const l of m.layers) if (!layers.has(l.digest)) layers.set(l.digest, l);
+      if (!opts.metadataOnly) for (const l of m.layers) if (!layers.has(l.digest)) layers.set(l.digest, l);
     };
 
     // 2. Blobs: resumable ingests, verified commits, records in the lease.
@@ -208,7 +211,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
     const tUnpack = Date.now();
 
     // 3. Unpack each fetched manifest.
-    if (opts.unpack !== false) {
+    if (opts.unpack !== false && !opts.metadataOnly) {
       for (const m of manifests) {
         const u = await unpackImage(ctx, m.desc, {
           lease,
