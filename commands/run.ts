@@ -26,10 +26,9 @@ export const run = command<RunArgs>({
       .conflicts('rm', 'detach'),
   run: async (argv) => {
     // Loaded side by side: each is a chunk to read and compile before the container can start.
-    const [{ contextFrom }, { ensureImage, exitWith }, { createContainer }, { runAttached, startDetached }, { removeContainers }] = await Promise.all([
+    const [{ contextFrom }, { ensureImage, exitWith, createWithUnpack }, { runAttached, startDetached }, { removeContainers }] = await Promise.all([
       import('./_lib/context.js'),
       import('./_lib/tasks.js'),
-      import('../src/containers/create.js'),
       import('../src/containers/task.js'),
       import('../src/containers/remove.js'),
     ]);
@@ -40,7 +39,7 @@ export const run = command<RunArgs>({
       { snapshotter, binaryName: ctx.facts.runc.binaryName, systemdCgroup: ctx.facts.runc.systemdCgroup },
     );
     await ensureImage(ctx, argv.image, argv.pull, { snapshotter });
-    const { record } = createContainer(ctx, opts);
+    const { record } = await createWithUnpack(ctx, opts);
     const runcOptions = argv['runc-binary'] ? { binary: argv['runc-binary'] } : {};
     if (argv.detach) {
       try {

@@ -1,5 +1,6 @@
 /** Shared pieces of the task verbs: exit codes, signals, ensuring an image for run. */
 import type { OpContext } from '../../src/context.js';
+import type { CreatedContainer, CreateOptions } from '../../src/containers/create.js';
 import { setExitCode } from '../../src/platform/index.js';
 
 /** The container's exit status becomes ctrx's (128+N for a signal, as shells do). */
@@ -19,11 +20,7 @@ export async function ensureImage(ctx: OpContext, image: string, policy: string,
     if (!isCategory(e, 'not-found')) throw e;
     present = false;
   }
-  if (present && policy !== 'always') {
-    if (opts.snapshotter) await ensureUnpacked(ctx, image, opts.snapshotter);
-    return;
-  }
-  if (policy === 'never') return;
+  if (policy === 'never' || (present && policy === 'missing')) return;
   const { pullImage } = await import('../../src/images/pull.js');
   const { pullProgress } = await import('./pull-view.js');
   const { onProgress, view } = await pullProgress(!opts.quiet);
@@ -35,11 +32,22 @@ export async function ensureImage(ctx: OpContext, image: string, policy: string,
 }
 
 /**
- * As `ctr run`: an image pulled for one snapshotter is unpacked into the one
- * asked for from its local content (under a lease, as a pull does), no
- * registry involved.
+ * createContainer, as `ctr run` / `ctr c create` do it: an image pulled for
+ * one snapshotter is unpacked into the one asked for from its local content
+ * (under a lease, as a pull does), no registry involved, then created.
  */
-export async function ensureUnpacked(ctx: OpContext, image: string, snapshotter: string): Promise<void> {
+export async function createWithUnpack(ctx: OpContext, opts: CreateOptions): Promise<CreatedContainer> {
+  const { createContainer, isNotUnpacked } = await import('../../src/containers/create.js');
+  try {
+    return createContainer(ctx, opts);
+  } catch (e) {
+    if (!isNotUnpacked(e) || !opts.snapshotter) throw e;
+  }
+  await unpackLocal(ctx, opts.image, opts.snapshotter);
+  return createContainer(ctx, opts);
+}
+
+async function unpackLocal(ctx: OpContext, image: string, snapshotter: string): Promise<void> {
   const { findImage } = await import('../../src/images/image.js');
   const { isUnpacked, manifestFor } = await import('../../src/images/check.js');
   const { viewMeta, writeMeta } = await import('../../src/metadata/db.js');

@@ -10,7 +10,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { OpContext } from '../context.js';
-import { alreadyExists, failedPrecondition } from '../errdefs.js';
+import { alreadyExists, failedPrecondition, isCategory } from '../errdefs.js';
 import { validateId } from '../identifiers.js';
 import { viewMeta, writeWith } from '../metadata/db.js';
 import { createContainer as createRecord, type ContainerRecord } from '../metadata/containers.js';
@@ -57,6 +57,13 @@ function withImageRoot<T>(ctx: OpContext, sn: SnapshotterName, top: string, fn: 
   }
 }
 
+const NOT_UNPACKED = 'image is not unpacked in snapshotter';
+
+/** createContainer refused because the image has no unpacked chain in that snapshotter (the caller may unpack it and retry). */
+export function isNotUnpacked(e: unknown): boolean {
+  return isCategory(e, 'failed-precondition') && (e as Error).message.startsWith(NOT_UNPACKED);
+}
+
 export function createContainer(ctx: OpContext, o: CreateOptions): CreatedContainer {
   validateId(o.id, 'container id');
   const sn = checkSnapshotter(o.snapshotter ?? ctx.facts.snapshotter);
@@ -65,7 +72,7 @@ export function createContainer(ctx: OpContext, o: CreateOptions): CreatedContai
   viewMeta(ctx, (tx) => {
     if (tx && bucketPath(tx, K.v1, ctx.namespace, K.containers, o.id)) throw alreadyExists('already exists', { subject: `container ${JSON.stringify(o.id)}` });
     if (top && (!tx || !bucketPath(tx, K.v1, ctx.namespace, K.snapshots, sn, top))) {
-      throw failedPrecondition(`image is not unpacked in snapshotter ${sn}`, { subject: `image ${JSON.stringify(image.record.name)}`, hint: `unpack it: ctrx -n ${ctx.namespace} images pull ${image.record.name} (or pick --snapshotter)` });
+      throw failedPrecondition(`${NOT_UNPACKED} ${sn}`, { subject: `image ${JSON.stringify(image.record.name)}`, hint: `unpack it: ctrx -n ${ctx.namespace} images pull ${image.record.name} (or pick --snapshotter)` });
     }
   });
   const { spec, labels } = top

@@ -112,5 +112,10 @@ test('--snapshotter native: the image is unpacked into it on demand (as ctr run)
   assert.doesNotMatch(r.stdout, /^overlay /, r.stdout);
   assert.deepEqual(await activeSnapshots('native'), []);
   assert.equal((await w.ok(['leases', 'ls', '-q'])).trim(), '', 'the unpack lease is gone');
+  // containers create does the same (moving was only unpacked into overlayfs).
+  const c = await w.cx(['containers', 'create', '--snapshotter', 'native', 'moving', 'n2']);
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(await w.ok(['snapshots', '--snapshotter', 'native', 'ls']), /^n2\s+sha256:\S+\s+Active/m);
+  await w.ok(['containers', 'rm', 'n2']);
   await assertNothingLeft();
 });
