@@ -19,10 +19,11 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { Digester } from '../../../src/content/digest.js';
 import { readTar } from '../../../src/archive/tar.js';
 import { CtrxError } from '../../../src/errdefs.js';
+import { cleanupTempDirs, makeTempDir } from '../../helpers/tmp.js';
 import { END, base256, packTar, paxEntry, rawEntry, rawHeader, tarBytes, type PackEntry } from './util.js';
 
 const GO_SOURCE = `package main
@@ -64,7 +65,11 @@ type result struct {
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 func main() {
-	in := bufio.NewReader(os.Stdin)
+	f, err := os.Open(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	in := bufio.NewReader(f)
 	out := json.NewEncoder(os.Stdout)
 	for {
 		var n uint32
@@ -153,13 +158,16 @@ function goBinary(): string | undefined {
   return bin;
 }
 
+/** Runs the oracle over a file of length-prefixed tars (a file, not stdin: Deno's spawnSync would deadlock on a large input). */
 function runGo(bin: string, tars: Buffer[]): Result[] {
   const frames = tars.map((t) => {
     const len = Buffer.alloc(4);
     len.writeUInt32BE(t.length);
     return Buffer.concat([len, t]);
   });
-  const r = spawnSync(bin, [], { input: Buffer.concat(frames), maxBuffer: 1 << 28, timeout: 120_000 });
+  const input = join(makeTempDir('ctrx-oracle-'), 'tars');
+  writeFileSync(input, Buffer.concat(frames));
+  const r = spawnSync(bin, [input], { maxBuffer: 1 << 28, timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr?.toString());
   return r.stdout.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Result);
 }
@@ -298,6 +306,8 @@ function mutate(base: Buffer, r: () => number): Buffer {
     }
   }
 }
+
+after(() => cleanupTempDirs());
 
 const SEED = Number(process.env.CTRX_ORACLE_SEED ?? 4242);
 const MUTANTS = Number(process.env.CTRX_ORACLE_MUTANTS ?? 60);
