@@ -2,23 +2,30 @@
  * Tar framing in front of tar-stream. tar-stream slices entry data out of
  * the stream; this framer decides, block by block and before anything is
  * buffered, what the archive means, with Go's archive/tar rules (containerd's
- * reader) where the two differ:
+ * reader) where the two differ. Whatever it accepts, Go reads the same way
+ * (test/unit/archive/go-oracle.test.ts checks that against Go itself).
  *
  * - metadata entries (PAX `x`, GNU `L`/`K`) are bounded (1 MiB, Go's
  *   maxSpecialFileSize) before they are read; PAX records are parsed
  *   strictly and kept as bytes (tar-stream decodes values as UTF-8, which
- *   would mangle binary xattrs such as security.capability);
+ *   would mangle binary xattrs such as security.capability); empty PAX
+ *   values and empty GNU long names keep the header's value, as in Go;
  * - global PAX headers (`g`) are dropped, not merged into later entries;
  * - a GNU long name wins over a PAX path (Go's precedence);
+ * - names follow Go's formats: USTAR prefix for any `ustar\0` magic, STAR's
+ *   131-byte prefix, GNU's atime/ctime (or Go's pre-1.8 prefix fallback);
  * - the archive ends at two zero blocks; what follows is not parsed (the
  *   caller still hashes it, like containerd, which reads trailing data into
  *   the diff ID); a zero block followed by a header is an error; EOF right
  *   after an entry, inside its padding, or after one zero block, is a normal
  *   end; EOF inside a header or an entry's data is a truncated archive;
- * - numbers are parsed like Go (octal trimmed of spaces/NULs, or base-256);
- *   anything else is an invalid header;
- * - header-only types (links, devices, FIFOs) carrying data, GNU sparse files
- *   and unknown types are refused instead of being read two different ways.
+ * - numbers are parsed like Go (octal trimmed of spaces/NULs up to a NUL, or
+ *   base-256); anything else is an invalid header; a size tar-stream would
+ *   read differently is refused;
+ * - header-only types (links, devices, FIFOs) carrying data, legacy
+ *   directories carrying data, checksum-only headers, metadata cut off by a
+ *   global header, GNU/PAX sparse files and unknown types are refused instead
+ *   of being read two different ways.
  */
 import { invalidArgument, notImplemented } from '../errdefs.js';
 
