@@ -10,7 +10,7 @@
 //    foreground) vs containerd-shim-runc-v2, at 1 and N sleeping tasks.
 // Needs root, runc, containerd/ctr, docker-registry, busybox-static.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,6 @@ import { descendants, listProcesses } from '../test/helpers/procs.js';
 import { makeShortTempDir, removeTempDir } from '../test/helpers/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ctrxJs = path.join(root, 'dist/cli/ctrx.js');
 const deno = path.join(root, 'node_modules/.bin/deno');
 const runs = Number(process.argv[2] ?? 10);
 const nTasks = Number(process.argv[3] ?? 20);
@@ -59,6 +58,14 @@ function pssKb(pid: number): number {
 }
 
 const dir = makeShortTempDir(60);
+// A snapshot of the bundle (dist/cli may be rebuilt while this runs); packages resolve through a link.
+cpSync(path.join(root, 'dist/cli'), path.join(dir, 'cli'), { recursive: true });
+symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json')); // Deno reads the dependencies from it
+const ctrxJs = path.join(dir, 'cli', 'ctrx.js');
+// An experiment, not ctrx: the same bundle with yargs' per-command help cache (rendered on every
+// command, used only if a handler asks for help) turned off, to size what that costs.
+const noHelpJs = patchedCopy();
 const cRoot = path.join(dir, 'r');
 const cState = path.join(dir, 's');
 const hosts = path.join(dir, 'hosts');
@@ -68,6 +75,21 @@ const g = ['-c', config, '--root', cRoot, '--state', cState, '-n', NS];
 const ctrx = (args: string[]): Timed => timed(process.execPath, [ctrxJs, ...g, ...args]);
 const ctrxDeno = (args: string[]): Timed => timed(deno, ['run', '-A', '--quiet', ctrxJs, ...g, ...args]);
 const hasDeno = existsSync(deno);
+const ctrxNoHelp = (args: string[]): Timed => timed(process.execPath, [noHelpJs!, ...g, ...args]);
+
+function patchedCopy(): string | undefined {
+  const to = path.join(dir, 'cli-nohelp');
+  cpSync(path.join(dir, 'cli'), to, { recursive: true });
+  for (const f of readdirSync(path.join(to, 'chunks'))) {
+    const file = path.join(to, 'chunks', f);
+    const text = readFileSync(file, 'utf8');
+    if (text.includes('cachedHelpMessage = this.help();')) {
+      writeFileSync(file, text.replace('cachedHelpMessage = this.help();', 'cachedHelpMessage = void 0;'));
+      return path.join(to, 'ctrx.js');
+    }
+  }
+  return undefined;
+}
 
 const reg = await startRegistry();
 const cd = await startContainerd();
@@ -107,12 +129,14 @@ try {
   if (hasDeno) must(ctrxDeno(['run', '--rm', 'busybox', 'warm', 'echo', 'hi']), 'warm deno', 'hi\n');
 
   // --- 1. run --rm, interleaved so all see the same load ---
-  const t: Record<string, number[]> = { ctrx: [], ctrxDeno: [], ctr: [], runc: [] };
+  if (noHelpJs) must(ctrxNoHelp(['run', '--rm', 'busybox', 'warm', 'echo', 'hi']), 'warm nohelp', 'hi\n');
+  const t: Record<string, number[]> = { ctrx: [], ctrxDeno: [], ctrxNoHelp: [], ctr: [], runc: [] };
   for (let i = 0; i < runs; i++) {
     t.ctrx!.push(must(ctrx(['run', '--rm', 'busybox', `b${i}`, 'echo', 'hi']), 'ctrx run --rm', 'hi\n'));
     t.ctr!.push(must(ctr(['run', '--rm', '--fifo-dir', cd.fifoDir, refs.busybox, `c${i}`, 'echo', 'hi']), 'ctr run --rm', 'hi\n'));
     t.runc!.push(must(runcRun(`r${i}`), 'runc run', 'hi\n'));
     if (hasDeno) t.ctrxDeno!.push(must(ctrxDeno(['run', '--rm', 'busybox', `d${i}`, 'echo', 'hi']), 'deno ctrx run --rm', 'hi\n'));
+    if (noHelpJs) t.ctrxNoHelp!.push(must(ctrxNoHelp(['run', '--rm', 'busybox', `h${i}`, 'echo', 'hi']), 'nohelp ctrx run --rm', 'hi\n'));
   }
 
   // --- 2. where the time goes ---
@@ -174,6 +198,7 @@ try {
   out.push('', '| `run --rm busybox ID echo hi` | median ms | p90 ms |', '|---|---|---|');
   out.push(`| ctrx (node) | ${fmt(median(t.ctrx!))} | ${fmt(p90(t.ctrx!))} |`);
   if (hasDeno) out.push(`| ctrx (deno) | ${fmt(median(t.ctrxDeno!))} | ${fmt(p90(t.ctrxDeno!))} |`);
+  if (noHelpJs) out.push(`| ctrx (node), experiment: yargs help cache off | ${fmt(median(t.ctrxNoHelp!))} | ${fmt(p90(t.ctrxNoHelp!))} |`);
   out.push(`| ctr + warm containerd | ${fmt(median(t.ctr!))} | ${fmt(p90(t.ctr!))} |`);
   out.push(`| bare runc run (prepared bundle) | ${fmt(median(t.runc!))} | ${fmt(p90(t.runc!))} |`);
   out.push('', '| ctrx pieces | median ms |', '|---|---|');
