@@ -26,7 +26,7 @@ export const run = command<RunArgs>({
       .conflicts('rm', 'detach'),
   run: async (argv) => {
     // Loaded side by side: each is a chunk to read and compile before the container can start.
-    const [{ contextFrom }, { ensureImage, exitWith, createWithUnpack }, { runAttached, startDetached }, { removeContainers }] = await Promise.all([
+    const [{ contextFrom }, { ensureImage, exitWith, createWithUnpack, retryWhileLocked }, { runAttached, startDetached }, { removeContainers }] = await Promise.all([
       import('./_lib/context.js'),
       import('./_lib/tasks.js'),
       import('../src/containers/task.js'),
@@ -39,14 +39,14 @@ export const run = command<RunArgs>({
       { snapshotter, binaryName: ctx.facts.runc.binaryName, systemdCgroup: ctx.facts.runc.systemdCgroup },
     );
     await ensureImage(ctx, argv.image, argv.pull, { snapshotter });
-    const { record } = await createWithUnpack(ctx, opts);
+    const { record } = await retryWhileLocked(() => createWithUnpack(ctx, opts));
     const runcOptions = argv['runc-binary'] ? { binary: argv['runc-binary'] } : {};
     if (argv.detach) {
       try {
         await startDetached(ctx, record.id, { record, ...(argv.tty ? { tty: true } : {}), ...(argv['null-io'] ? { nullIO: true } : {}), runcOptions });
       } catch (e) {
         // Nothing half-made stays behind: the container goes with its failed task.
-        await removeContainers(ctx, [record.id], { force: true });
+        await retryWhileLocked(() => removeContainers(ctx, [record.id], { force: true }));
         throw e;
       }
       return;
@@ -55,7 +55,7 @@ export const run = command<RunArgs>({
     try {
       status = await runAttached(ctx, record.id, { record, ...(argv.tty ? { tty: true } : {}), runcOptions, ...(argv['null-io'] ? { stdio: { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' } } : {}) });
     } finally {
-      if (argv.rm) await removeContainers(ctx, [record.id], { force: true });
+      if (argv.rm) await retryWhileLocked(() => removeContainers(ctx, [record.id], { force: true }));
     }
     exitWith(status);
   },

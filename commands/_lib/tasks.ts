@@ -64,3 +64,24 @@ async function unpackLocal(ctx: OpContext, image: string, snapshotter: string): 
     writeMeta(ctx, (tx) => deleteLease(tx, ctx.namespace, lease));
   }
 }
+
+/**
+ * Runs fn again while another ctrx holds meta.db or a snapshotter's
+ * metadata.db for its write (milliseconds; the store refuses instead of
+ * waiting): two `run`s at once must not fail on each other, and a
+ * `run --rm` must not leave its container behind for that. A lock held by
+ * containerd (the message says "the daemon") is final at once.
+ */
+export async function retryWhileLocked<T>(fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const { isCategory } = await import('../../src/errdefs.js');
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+    try {
+      return await fn();
+    } catch (e) {
+      const m = (e as Error).message ?? '';
+      if (!isCategory(e, 'unavailable') || !m.startsWith('locked by ') || m.includes('the daemon') || Date.now() > deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+  }
+}

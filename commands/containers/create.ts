@@ -11,13 +11,13 @@ export const create = command<ContainerArgs & { '--'?: string[] }>({
   options: containerFlags,
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
-    const { createWithUnpack } = await import('../_lib/tasks.js');
+    const { createWithUnpack, retryWhileLocked } = await import('../_lib/tasks.js');
     const ctx = await contextFrom(argv);
     const opts = await containerOptions(
       { ...argv, args: [...(argv.args ?? []), ...(argv['--'] ?? [])] },
       { snapshotter: env('CONTAINERD_SNAPSHOTTER') || ctx.facts.snapshotter, binaryName: ctx.facts.runc.binaryName, systemdCgroup: ctx.facts.runc.systemdCgroup },
     );
     // As ctr: an image unpacked for another snapshotter is unpacked for this one first.
-    await createWithUnpack(ctx, opts);
+    await retryWhileLocked(() => createWithUnpack(ctx, opts));
   },
 });

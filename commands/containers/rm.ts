@@ -14,8 +14,10 @@ export const rm = command<{ ids: string[]; keepSnapshot: boolean; force?: boolea
   run: async (argv) => {
     const { contextFrom } = await import('../_lib/context.js');
     const { removeContainers } = await import('../../src/containers/remove.js');
+    const { retryWhileLocked } = await import('../_lib/tasks.js');
     const { notFound } = await import('../../src/errdefs.js');
-    const res = await removeContainers(await contextFrom(argv), argv.ids.map(String), { keepSnapshot: argv.keepSnapshot, ...(argv.force ? { force: true } : {}) });
+    const ctx = await contextFrom(argv);
+    const res = await retryWhileLocked(() => removeContainers(ctx, argv.ids.map(String), { keepSnapshot: argv.keepSnapshot, ...(argv.force ? { force: true } : {}) }));
     if (res.missing.length) throw notFound('not found', { subject: `container ${JSON.stringify(res.missing[0])}` });
   },
 });

@@ -82,6 +82,8 @@ export function createContainer(ctx: OpContext, o: CreateOptions): CreatedContai
     ctx,
     [sn],
     (meta, s) => {
+      // Checked again under the lock: a concurrent create of the same id may have won since the read above.
+      if (bucketPath(meta, K.v1, ctx.namespace, K.containers, o.id)) throw alreadyExists('already exists', { subject: `container ${JSON.stringify(o.id)}` });
       if (top) getSnapshotRecord(meta, ctx.namespace, sn, top);
       prepareIn(ctx, meta, s[sn]!, sn, o.id, top);
       return createRecord(meta, ctx.namespace, {

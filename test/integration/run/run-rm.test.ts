@@ -8,7 +8,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildFixture } from '../../helpers/fixtures.js';
 import { pushImage } from '../../helpers/registry.js';
-import { makeWorld, skipReason, type World } from './rig.js';
+import { makeWorld, skipReason, until, type World } from './rig.js';
 
 const skip = skipReason();
 let w: World;
@@ -117,5 +117,52 @@ test('--snapshotter native: the image is unpacked into it on demand (as ctr run)
   assert.equal(c.code, 0, c.stderr);
   assert.match(await w.ok(['snapshots', '--snapshotter', 'native', 'ls']), /^n2\s+sha256:\S+\s+Active/m);
   await w.ok(['containers', 'rm', 'n2']);
+  await assertNothingLeft();
+});
+
+test('hostile arguments are refused before anything is created', { skip }, async () => {
+  const cases: [string[], number, RegExp][] = [
+    [['busybox', '../../etc', 'true'], 3, /container id "\.\.\/\.\.\/etc" must match/],
+    [['busybox', 'a'.repeat(77), 'true'], 3, /longer than 76 characters/],
+    [['-u', '4294967296', 'busybox', 'u1', 'id'], 3, /uid 4294967296 is out of range/],
+    [['-u', '0:-1', 'busybox', 'u2', 'id'], 3, /gid -1 is out of range/],
+    [['-u', 'nosuchuser', 'busybox', 'u3', 'id'], 4, /no such user in the image's \/etc\/passwd/],
+    [['--mount', 'type=bind,src=/tmp,dst=/a/../../b', 'busybox', 'm1', 'true'], 3, /must not contain "\.\."/],
+    [['--mount', 'type=bind,src=/tmp,dst=rel', 'busybox', 'm2', 'true'], 3, /must be an absolute path/],
+    [['--snapshotter', 'zfs', 'busybox', 's1', 'true'], 3, /unknown or unsupported snapshotter/],
+    [['--env', '=x', 'busybox', 'e1', 'true'], 3, /empty name/],
+  ];
+  for (const [args, code, msg] of cases) {
+    const r = await w.cx(['run', '--rm', ...args]);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, msg);
+  }
+  await assertNothingLeft();
+});
+
+test('the same id run four times at once: exactly one runs, the others are told it exists; four ids at once all run; nothing left', { skip }, async () => {
+  const rs = await Promise.all([1, 2, 3, 4].map(() => w.cx(['run', '--rm', 'busybox', 'same', 'sh', '-c', 'sleep 0.5; echo ran'])));
+  assert.deepEqual(rs.map((r) => r.code).sort(), [0, 5, 5, 5], rs.map((r) => r.stderr).join('\n'));
+  assert.equal(rs.find((r) => r.code === 0)!.stdout, 'ran\n');
+  for (const r of rs.filter((x) => x.code === 5)) assert.match(r.stderr, /container "same": already exists/);
+  await assertNothingLeft();
+  // Different ids at once: each waits out the others' short meta.db writes instead of failing on them.
+  const ds = await Promise.all([1, 2, 3, 4].map((i) => w.cx(['run', '--rm', 'busybox', `par${i}`, 'echo', `p${i}`])));
+  assert.deepEqual(ds.map((r) => [r.code, r.stdout]), [1, 2, 3, 4].map((i) => [0, `p${i}\n`]), ds.map((r) => r.stderr).join('\n'));
+  await assertNothingLeft();
+});
+
+test('containers rm -f racing the run --rm that owns the container: both succeed, nothing left', { skip }, async () => {
+  const running = w.cx(['run', '--rm', 'busybox', 'race', 'sleep', '30']);
+  await until(async () => (await w.ok(['tasks', 'ls', '-q'])).includes('race'), 20_000, 'race running');
+  const rm = await w.cx(['containers', 'rm', '-f', 'race']);
+  assert.equal(rm.code, 0, rm.stderr);
+  assert.equal((await running).code, 137);
+  await assertNothingLeft();
+  // ctr's per-id semantics: a missing id is reported, the others are still removed.
+  await w.ok(['containers', 'create', 'busybox', 'keep1']);
+  const some = await w.cx(['containers', 'rm', 'nonexistent', 'keep1']);
+  assert.equal(some.code, 4);
+  assert.match(some.stderr, /container "nonexistent": not found/);
   await assertNothingLeft();
 });
