@@ -84,6 +84,11 @@ test('a command missing from the image: runc\'s error, a failure exit, nothing l
   assert.deepEqual(w.leftovers(), []);
   await w.ok(['containers', 'rm', 't3']);
   await assertNothingLeft();
+  // Detached, the shim reports runc's failure; the half-made container goes with it.
+  const d = await w.cx(['run', '-d', 'busybox', 't4', '/nope']);
+  assert.notEqual(d.code, 0);
+  assert.match(d.stderr, /^ctrx: task "t4": .*\/nope.*no such file or directory/m, d.stderr);
+  await assertNothingLeft();
 });
 
 test('--pull missing keeps the local image; --pull always re-resolves the tag', { skip }, async () => {
