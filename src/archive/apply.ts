@@ -29,7 +29,7 @@ import { closeSync, lchownSync, linkSync, lstatSync, openSync, readdirSync, read
 import { userInfo } from 'node:os';
 import { posix, resolve } from 'node:path';
 import { CtrxError, failedPrecondition, invalidArgument } from '../errdefs.js';
-import { Digester } from '../content/digest.js';
+import { Digester } from '../digest.js';
 import { S_IFBLK, S_IFCHR, S_IFIFO, lsetxattr, makedev, mknod } from '../platform/index.js';
 import { decompress, type Compression } from './compression.js';
 import { entryError, lchmod, lstatOrUndefined, mkdirMode, mkparent, removeAll, setTimes, setXattrs } from './fsops.js';

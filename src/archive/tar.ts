@@ -6,7 +6,7 @@
  * whole uncompressed layer as containerd computes it.
  */
 import { CtrxError, internal, invalidArgument } from '../errdefs.js';
-import { Digester } from '../content/digest.js';
+import { Digester } from '../digest.js';
 import { DEFAULT_FRAME_LIMITS, TarFramer, type FrameLimits, type RawEntry } from './tar-frame.js';
 
 export interface TarReadOptions {

@@ -11,7 +11,7 @@
 import { lstatSync, readdirSync, unlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromSystemError, notFound } from '../errdefs.js';
-import { parseDigest, DIGEST_ALGORITHMS } from './digest.js';
+import { parseDigest, DIGEST_ALGORITHMS } from '../digest.js';
 import { ingestDirName, readStatus, validateBackendRef, type IngestStatus } from './ingest.js';
 import { lockRef } from './lock.js';
 import { openBlob, readBlob, blobStream, type BlobHandle, type ReadAllOptions, type StreamOptions } from './reader.js';

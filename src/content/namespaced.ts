@@ -18,7 +18,7 @@ import { path as bucketPath, getStr, putTime, type Labels } from '../metadata/bu
 import { timeNow, type GoTime } from '../metadata/encoding.js';
 import { K } from '../metadata/schema.js';
 import { assertWritable } from '../metadata/writable.js';
-import { parseDigest } from './digest.js';
+import { parseDigest } from '../digest.js';
 import { ContentStore } from './local-store.js';
 
 type Ctx = Pick<OpContext, 'root' | 'namespace' | 'facts'>;

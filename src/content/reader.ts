@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { constants as C } from 'node:fs';
 import { Readable } from 'node:stream';
 import { failedPrecondition, fromSystemError, invalidArgument, notFound } from '../errdefs.js';
-import { Digester, parseDigest } from './digest.js';
+import { Digester, parseDigest } from '../digest.js';
 
 export interface BlobHandle {
   readonly digest: string;

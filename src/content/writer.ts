@@ -23,7 +23,7 @@ import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readd
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CtrxError, failedPrecondition, internal, invalidArgument, unavailable } from '../errdefs.js';
-import { CANONICAL_ALGORITHM, Digester, parseDigest } from './digest.js';
+import { CANONICAL_ALGORITHM, Digester, parseDigest } from '../digest.js';
 import { ingestFiles, readStatus, readTotal, validateBackendRef, writeSmallFile, writeTimestamp } from './ingest.js';
 import { lockRef, type RefLock } from './lock.js';
 

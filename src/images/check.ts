@@ -20,7 +20,7 @@ import type { Descriptor } from './registry/types.js';
 import { isIndexType, isManifestType } from './media-types.js';
 import { defaultMatcher, normalizePlatform, type PlatformMatcher } from './platform.js';
 import { chainIds, findImage, MAX_DOCUMENT_SIZE, type ImageConfig, type Manifest } from './image.js';
-import { digestOf } from './digest.js';
+import { digestOf } from '../digest.js';
 import { imageAdaptor, parseFilters } from './filters.js';
 
 type Ctx = Pick<OpContext, 'root' | 'namespace' | 'facts'>;

@@ -12,7 +12,7 @@ import { blobPath, hasBlob } from '../metadata/content.js';
 import type { Descriptor } from './registry/types.js';
 import { isIndexType, isManifestType, isSchema1Type } from './media-types.js';
 import { defaultMatcher, formatPlatform, type PlatformMatcher } from './platform.js';
-import { digestOf } from './digest.js';
+import { digestOf } from '../digest.js';
 import { normalizeReference } from './reference.js';
 
 /** Manifests, indexes and configs are small: containerd bounds them the same way. */

@@ -29,7 +29,7 @@ import { findImage } from './image.js';
 import { isDocumentType, isIndexType, isManifestType, isSchema1Type, MediaTypes } from './media-types.js';
 import { formatPlatform, parsePlatform, type Platform } from './platform.js';
 import { formatReference, parseReference } from './reference.js';
-import { parseDigest } from '../content/digest.js';
+import { parseDigest } from '../digest.js';
 import { storeFor } from './content-records.js';
 import { strictMatcher } from './archive/platforms.js';
 

@@ -16,7 +16,7 @@
  * digests are invalid-argument errors.
  */
 import { invalidArgument } from '../errdefs.js';
-import { parseDigest, quoteForMessage } from './digest.js';
+import { parseDigest, quoteForMessage } from '../digest.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 export const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';

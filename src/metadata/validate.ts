@@ -3,6 +3,7 @@
  * containerd would have accepted (and the same inputs fail the same way).
  */
 import { Buffer } from 'node:buffer';
+import { parseDigest, isDigest } from '../digest.js';
 import { invalidArgument } from '../errdefs.js';
 
 const IDENTIFIER = /^[A-Za-z0-9]+(?:[._-](?:[A-Za-z0-9]+))*$/;
@@ -28,26 +29,12 @@ export function validateLabels(labels: Record<string, string> | undefined, what?
   for (const [k, v] of Object.entries(labels ?? {})) validateLabel(k, v, what);
 }
 
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const HEX_LEN: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-
-/** go-digest's Validate for the algorithms containerd registers. */
+/** go-digest's Validate for the algorithms containerd registers (src/digest.ts). */
 export function validateDigest(d: string): void {
-  if (!DIGEST.test(d)) throw invalidArgument(`invalid checksum digest format`, { subject: JSON.stringify(d) });
-  const [alg, hex] = d.split(':', 2) as [string, string];
-  const want = HEX_LEN[alg];
-  if (!want) throw invalidArgument('unsupported digest algorithm', { subject: JSON.stringify(d) });
-  if (hex.length !== want || !/^[a-f0-9]+$/.test(hex)) throw invalidArgument('invalid checksum digest length', { subject: JSON.stringify(d) });
+  parseDigest(d);
 }
 
-export function isValidDigest(d: string): boolean {
-  try {
-    validateDigest(d);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isDigest as isValidDigest };
 
 export interface Descriptor {
   mediaType: string;

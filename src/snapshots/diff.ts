@@ -27,7 +27,7 @@ import { LABELS } from '../metadata/schema.js';
 import { assertWritable } from '../metadata/writable.js';
 import { formatRFC3339, timeNow } from '../metadata/encoding.js';
 import { writeDiff } from '../archive/diff.js';
-import { Digester } from '../content/digest.js';
+import { Digester } from '../digest.js';
 import { ingest, readBlobStream } from '../content/namespaced.js';
 import { checkSnapshotter, mounts as snapshotMounts, type SnapshotterName } from './snapshotter.js';
 import { mountAll, unmountAll, type Mount } from './mount.js';

@@ -23,7 +23,7 @@ import { addLeaseResource } from '../../metadata/leases.js';
 import { detectCompression } from '../../archive/compression.js';
 import { MediaTypes } from '../media-types.js';
 import { normalizePlatform } from '../platform.js';
-import { digestOf } from '../digest.js';
+import { digestOf } from '../../digest.js';
 import { recordBlob, storeFor } from '../content-records.js';
 import { backendRef } from '../../content/ingest.js';
 import type { Descriptor } from '../registry/types.js';

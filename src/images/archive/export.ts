@@ -26,7 +26,7 @@
  */
 import type { OpContext } from '../../context.js';
 import { invalidArgument, notFound } from '../../errdefs.js';
-import { parseDigest } from '../../content/digest.js';
+import { parseDigest } from '../../digest.js';
 import { findImage } from '../image.js';
 import { isDocumentType, isIndexType, isManifestType } from '../media-types.js';
 import { formatPlatform } from '../platform.js';

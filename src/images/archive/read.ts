@@ -15,7 +15,7 @@
 import { posix } from 'node:path';
 import type { OpContext } from '../../context.js';
 import { CtrxError, invalidArgument } from '../../errdefs.js';
-import { Digester, parseDigest } from '../../content/digest.js';
+import { Digester, parseDigest } from '../../digest.js';
 import { readTar, drain } from '../../archive/tar.js';
 import { decompress } from '../../archive/compression.js';
 import { haveBlob, openIngest, recordBlob, storeFor } from '../content-records.js';

@@ -8,7 +8,7 @@
  * string-valued annotations).
  */
 import { invalidArgument, failedPrecondition } from '../../errdefs.js';
-import { isDigest } from '../digest.js';
+import { isDigest } from '../../digest.js';
 import { baseMediaType, isIndexType, isManifestType, isSchema1Type, MediaTypes } from '../media-types.js';
 import { isObject, parseJson } from './json.js';
 import type { Descriptor } from './types.js';

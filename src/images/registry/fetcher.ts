@@ -22,7 +22,7 @@
  */
 import type { Hash } from 'node:crypto';
 import { CtrxError, failedPrecondition, invalidArgument, notFound, unavailable } from '../../errdefs.js';
-import { digestOf, digesterFor, type Digester } from '../digest.js';
+import { digestOf, digesterFor, type Digester } from '../../digest.js';
 import { isDocumentType, MANIFEST_ACCEPT } from '../media-types.js';
 import type { RegistryClient } from './client.js';
 import { parseDocument, validateDescriptor, type ImageDocument, type Index, type Manifest } from './documents.js';

@@ -9,7 +9,7 @@
  * held to the same network policy as redirects.
  */
 import { failedPrecondition, invalidArgument, unavailable } from '../../errdefs.js';
-import { digestOf } from '../digest.js';
+import { digestOf } from '../../digest.js';
 import { repositoryScope } from './auth.js';
 import type { RegistryClient } from './client.js';
 import { validateDescriptor } from './documents.js';

@@ -16,7 +16,7 @@
  * refused; schema 1 and HTML are refused with their own messages.
  */
 import { CtrxError, failedPrecondition, invalidArgument, notFound, unavailable } from '../../errdefs.js';
-import { digestOf, isDigest, type DigestAlgorithm } from '../digest.js';
+import { digestOf, isDigest, type DigestAlgorithm } from '../../digest.js';
 import { baseMediaType, isIndexType, isManifestType, isSchema1Type, MANIFEST_ACCEPT } from '../media-types.js';
 import { formatReference, objectOf, parseReference, type Reference } from '../reference.js';
 import { Authorizer } from './auth.js';

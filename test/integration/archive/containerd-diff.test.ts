@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { applyLayer } from '../../../src/archive/apply.js';
 import { writeDiff } from '../../../src/archive/diff.js';
 import { readTar } from '../../../src/archive/tar.js';
-import { Digester } from '../../../src/content/digest.js';
+import { Digester } from '../../../src/digest.js';
 import { startContainerd, type Containerd } from '../../helpers/containerd.js';
 import { buildFixture, fixtureUnavailable, LAYERED, type FixtureName } from '../../helpers/fixtures.js';
 import { assembleImage, platformImage, sha256, writeOciArchive, type Image } from '../../helpers/oci.js';

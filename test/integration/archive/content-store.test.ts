@@ -18,7 +18,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ContentStore } from '../../../src/content/local-store.js';
-import { digestOf } from '../../../src/content/digest.js';
+import { digestOf } from '../../../src/digest.js';
 import { createBlob, createIngest, deleteIngest, listIngests } from '../../../src/metadata/content.js';
 import { viewMeta, writeMeta } from '../../../src/metadata/db.js';
 import { timeFromDate } from '../../../src/metadata/encoding.js';

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { Digester } from '../../../src/content/digest.js';
+import { Digester } from '../../../src/digest.js';
 import { readTar } from '../../../src/archive/tar.js';
 import { CtrxError } from '../../../src/errdefs.js';
 import { cleanupTempDirs, makeTempDir } from '../../helpers/tmp.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { ContentStore } from '../../../src/content/local-store.js';
-import { digestOf } from '../../../src/content/digest.js';
+import { digestOf } from '../../../src/digest.js';
 import { CtrxError } from '../../../src/errdefs.js';
 import { cleanupTempDirs, makeTempDir, removeTempDir } from '../../helpers/tmp.js';
 import { pattern } from './writer-child.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CtrxError } from '../../../src/errdefs.js';
 import { ContentStore } from '../../../src/content/local-store.js';
-import { digestOf, parseDigest } from '../../../src/content/digest.js';
+import { digestOf, parseDigest } from '../../../src/digest.js';
 import { backendRef, formatRFC3339Nano, ingestDirName, parseRFC3339 } from '../../../src/content/ingest.js';
 import { cleanupTempDirs, makeTempDir } from '../../helpers/tmp.js';
 
@@ -69,7 +69,7 @@ describe('digests', () => {
     ]) {
       assert.throws(() => cs.blobPath(bad), (e: unknown) => e instanceof CtrxError && e.category === 'invalid-argument', bad);
     }
-    assert.deepEqual(parseDigest('sha512:' + 'f'.repeat(128)), { algorithm: 'sha512', hex: 'f'.repeat(128) });
+    assert.deepEqual(parseDigest('sha512:' + 'f'.repeat(128)), { algorithm: 'sha512', hex: 'f'.repeat(128), value: 'sha512:' + 'f'.repeat(128) });
   });
 
   test('RFC3339Nano as Go writes it', () => {
