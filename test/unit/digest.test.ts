@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { CtrxError } from '../../../src/errdefs.js';
-import { Digester, digestOf, digesterFor, isDigest, parseDigest, shortDigest, validateDigest } from '../../../src/digest.js';
+import { CtrxError } from '../../src/errdefs.js';
+import { Digester, digestOf, digesterFor, isDigest, parseDigest, shortDigest, validateDigest } from '../../src/digest.js';
 
 const hex = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
