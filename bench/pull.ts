@@ -9,7 +9,7 @@
 // peak RSS (ctrx: the process; ctr: the client, and containerd's peak RSS
 // growth during the pull), and ctrx's own phase timings (--debug).
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,10 @@ import { cleanupTempDirs } from '../test/helpers/tmp.js';
 import { getXattr } from '../test/helpers/xattr.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ctrxJs = path.join(projectRoot, 'dist', 'cli', 'ctrx.js');
+// A private copy of the bundle (inside the project, so node_modules resolves): a rebuild during the run cannot pull it away.
+const cliCopy = mkdtempSync(path.join(projectRoot, 'dist', 'bench-cli-'));
+cpSync(path.join(projectRoot, 'dist', 'cli'), cliCopy, { recursive: true });
+const ctrxJs = path.join(cliCopy, 'ctrx.js');
 const deno = path.join(projectRoot, 'node_modules', '.bin', 'deno');
 const args = process.argv.slice(2);
 const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? 5);
@@ -142,9 +145,10 @@ async function ctrxPull(ref: string): Promise<Sample> {
     grab('documents', /timing: documents and configs in (\d+) ms/g);
     grab('fetch layers', /timing: \d+ layers fetched in (\d+) ms/g);
     grab('unpack', /timing: unpacked in (\d+) ms/g);
-    for (const m of r.stderr.matchAll(/timing: layer (\d+)\/\d+ \S+ into \S+ in \d+ ms \(prepare (\d+), apply (\d+), commit (\d+)\)/g)) {
-      phases[`layer ${m[1]} apply`] = Number(m[3]);
-      phases[`layer ${m[1]} prepare+commit`] = Number(m[2]) + Number(m[4]);
+    for (const m of r.stderr.matchAll(/timing: layer (\d+) applied while downloading in (\d+) ms/g)) phases[`layer ${m[1]} apply (during its download)`] = Number(m[2]);
+    for (const m of r.stderr.matchAll(/timing: layer (\d+)\/\d+ \S+ into \S+ in \d+ ms \(applied (while downloading|from the store): (\d+) ms, commit (\d+) ms\)/g)) {
+      if (m[2] === 'from the store') phases[`layer ${m[1]} apply`] = Number(m[3]);
+      phases[`layer ${m[1]} commit`] = Number(m[4]);
     }
     grab('pull total (in process)', /timing: pull done in (\d+) ms/g);
     return { wallMs: r.wallMs, rssKb: r.rssKb, phases };
@@ -227,6 +231,7 @@ async function main(): Promise<void> {
     await cd?.stop();
     await reg?.stop();
     cleanupTempDirs();
+    rmSync(cliCopy, { recursive: true, force: true });
   }
 }
 

@@ -9,6 +9,9 @@
  * record carries the gc.ref labels of its children; layers are fetched
  * concurrently; every blob is verified by size and digest before it is
  * committed; blobs the namespace already has are not fetched again. The
+ * first layer still to unpack is applied while it downloads (its snapshot
+ * is committed only once the blob and the diff_id are verified; if that
+ * download breaks off, the layer is applied from the store afterwards). The
  * image record is written last, then the lease is dropped.
  */
 import type { OpContext } from '../context.js';
@@ -26,7 +29,7 @@ import type { Descriptor } from './registry/types.js';
 import { isIndexType, isManifestType, isSchema1Type, ingestKind } from './media-types.js';
 import { anyPlatform, defaultMatcher, formatPlatform, parsePlatform, type PlatformMatcher } from './platform.js';
 import { childLabels, haveBlob, openIngest, recordBlob, sourceLabel, storeFor, whenFree } from './content-records.js';
-import { unpackImage, type UnpackProgress } from './unpack.js';
+import { discard, prepareEarlyLayer, unpackImage, type EarlyLayer, type UnpackProgress } from './unpack.js';
 import { backendRef } from '../content/ingest.js';
 
 type Ctx = Pick<OpContext, 'root' | 'namespace' | 'facts' | 'onDebug'>;
@@ -71,6 +74,68 @@ const LEASE_TTL_MS = 24 * 3600 * 1000;
 const RESUME_ATTEMPTS = 3;
 /** How long to wait for another process downloading the same blob (containerd's client waits as long as its context lives). */
 const INGEST_WAIT_MS = 30 * 60 * 1000;
+/** How far a download may run ahead of the apply it feeds. */
+const EARLY_FEED_BYTES = 16 << 20;
+
+/**
+ * Downloaded chunks handed to an apply running alongside the download, at
+ * most `limit` bytes ahead of it (the download waits beyond that). When the
+ * consumer stops (it failed), further chunks are dropped.
+ */
+class Feed implements AsyncIterable<Uint8Array> {
+  private queue: Uint8Array[] = [];
+  private bytes = 0;
+  private ended = false;
+  private error: unknown;
+  private gone = false;
+  private wakeConsumer: (() => void) | undefined;
+  private wakeProducer: (() => void) | undefined;
+  constructor(private readonly limit: number) {}
+
+  private static wake(f: (() => void) | undefined): undefined {
+    f?.();
+    return undefined;
+  }
+
+  async push(chunk: Uint8Array): Promise<void> {
+    if (this.gone || this.ended) return;
+    this.queue.push(chunk);
+    this.bytes += chunk.byteLength;
+    this.wakeConsumer = Feed.wake(this.wakeConsumer);
+    while (this.bytes > this.limit && !this.gone) await new Promise<void>((r) => (this.wakeProducer = r));
+  }
+
+  end(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.wakeConsumer = Feed.wake(this.wakeConsumer);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        const c = this.queue.shift();
+        if (c) {
+          this.bytes -= c.byteLength;
+          if (this.bytes <= this.limit) this.wakeProducer = Feed.wake(this.wakeProducer);
+          yield c;
+          continue;
+        }
+        if (this.ended) {
+          if (this.error !== undefined) throw this.error;
+          return;
+        }
+        await new Promise<void>((r) => (this.wakeConsumer = r));
+      }
+    } finally {
+      this.gone = true;
+      this.queue = [];
+      this.bytes = 0;
+      this.wakeProducer = Feed.wake(this.wakeProducer);
+    }
+  }
+}
 
 /** Run tasks with at most n at a time; the first failure stops new ones and is rethrown. */
 async function limited<T>(n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
@@ -94,7 +159,8 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
   const concurrency = opts.maxConcurrentDownloads ?? 3;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw invalidArgument('must be a positive integer', { subject: '--max-concurrent-downloads' });
   const matcher: PlatformMatcher = opts.platforms?.length ? anyPlatform(opts.platforms.map(parsePlatform)) : defaultMatcher();
-  assertWritable(ctx);
+  // containerd holding meta.db fails here, before any request; another ctrx's short session is waited for.
+  await whenFree(ctx, () => assertWritable(ctx));
   const t0 = Date.now();
   const ms = (since: number) => `${Date.now() - since} ms`;
   const resolver = createResolver(ctx, opts.registry ?? {});
@@ -144,6 +210,23 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       if (!opts.metadataOnly) for (const l of m.layers) if (!layers.has(l.digest)) layers.set(l.digest, l);
     };
 
+    // The first layer to unpack is applied while it downloads (when it is downloaded from its first byte).
+    let early: EarlyLayer | undefined;
+    const stopEarly = new AbortController();
+    opts.signal?.addEventListener('abort', () => stopEarly.abort(), { once: true });
+    const feedEarly = (desc: Descriptor): Feed | undefined => {
+      if (!early || early.applied || early.digest !== desc.digest) return undefined;
+      const feed = new Feed(EARLY_FEED_BYTES);
+      const t = Date.now();
+      const e = early;
+      e.applied = e.apply(feed, stopEarly.signal);
+      e.applied.then(
+        () => ctx.onDebug(`timing: layer ${e.index + 1} applied while downloading in ${ms(t)}`),
+        (err: unknown) => ctx.onDebug(`layer ${e.index + 1}: apply during the download stopped: ${(err as Error).message}`),
+      );
+      return feed;
+    };
+
     // 2. Blobs: resumable ingests, verified commits, records in the lease.
     const fetchBlob = async (desc: Descriptor): Promise<void> => {
       const ref = `${ingestKind(desc.mediaType)}-${desc.digest}`;
@@ -156,6 +239,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
       }
       const tFetch = Date.now();
       const backend = await whenFree(ctx, () => openIngest(ctx, lease, ref));
+      let feed: Feed | undefined;
       for (let attempt = 0; ; attempt++) {
         // Another pull of the same blob holds the ingest: wait for it (then the blob is there, or its ingest is ours to resume).
         const w = await store.writer(backend, { total: desc.size, expected: desc.digest, waitMs: INGEST_WAIT_MS, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -169,10 +253,12 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
           report(w.offset, w.offset > 0 ? 'resuming' : 'downloading');
           const res = await fetcher.fetch(desc, { offset: w.offset });
           if (res.resumedFrom < w.offset) await w.reset();
+          if (attempt === 0 && w.offset === 0) feed = feedEarly(desc);
           streaming = true;
           let last = 0;
           for await (const chunk of res.stream) {
             await w.write(chunk);
+            await feed?.push(chunk);
             result.downloaded += chunk.length;
             const now = Date.now();
             if (now - last > 100) {
@@ -182,8 +268,12 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
           }
           streaming = false;
           await w.commit(desc.size, desc.digest);
+          feed?.end();
           break;
         } catch (err) {
+          // A download that breaks off (even one that resumes) ends the apply fed by it: the layer is applied from the store later.
+          feed?.end(err);
+          feed = undefined;
           // Bytes that failed verification (wrong digest, more than the size) must not be resumed from:
           // the stream withholds its last chunk, so the writer never got to commit and reset them itself.
           if (streaming && isCategory(err, 'failed-precondition')) await w.reset().catch(() => {});
@@ -205,25 +295,38 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
 
     await fetchDocument(target, 0);
     ctx.onDebug(`timing: documents and configs in ${ms(t0)}`);
-    const tLayers = Date.now();
-    await limited(concurrency, [...layers.values()], (l) => fetchBlob(l));
-    ctx.onDebug(`timing: ${layers.size} layers fetched in ${ms(tLayers)}`);
-    const tUnpack = Date.now();
+    const unpacking = opts.unpack !== false && !opts.metadataOnly;
+    try {
+      if (unpacking && manifests.length === 1) early = await prepareEarlyLayer(ctx, manifests[0]!.desc, { lease, ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}) });
+      const tLayers = Date.now();
+      await limited(concurrency, [...layers.values()], (l) => fetchBlob(l));
+      ctx.onDebug(`timing: ${layers.size} layers fetched in ${ms(tLayers)}`);
+      const tUnpack = Date.now();
 
-    // 3. Unpack each fetched manifest.
-    if (opts.unpack !== false && !opts.metadataOnly) {
-      for (const m of manifests) {
-        const u = await unpackImage(ctx, m.desc, {
-          lease,
-          ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}),
-          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        });
-        const top = u.chainIds[u.chainIds.length - 1];
-        if (top) result.unpacked.push({ ...(m.platform ? { platform: m.platform } : {}), snapshotter: u.snapshotter, chainId: top });
+      // 3. Unpack each fetched manifest.
+      if (unpacking) {
+        for (const m of manifests) {
+          const u = await unpackImage(ctx, m.desc, {
+            lease,
+            ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}),
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+            ...(opts.signal ? { signal: opts.signal } : {}),
+            ...(early && m === manifests[0] ? { early } : {}),
+          });
+          const top = u.chainIds[u.chainIds.length - 1];
+          if (top) result.unpacked.push({ ...(m.platform ? { platform: m.platform } : {}), snapshotter: u.snapshotter, chainId: top });
+        }
+        ctx.onDebug(`timing: unpacked in ${ms(tUnpack)}`);
       }
+    } catch (err) {
+      // The early layer's snapshot was never taken over by the unpack: stop its apply and drop it.
+      if (early && !early.settled) {
+        stopEarly.abort();
+        await early.applied?.catch(() => {});
+        await discard(ctx, early.snapshotter, early.key);
+      }
+      throw err;
     }
-    if (opts.unpack !== false) ctx.onDebug(`timing: unpacked in ${ms(tUnpack)}`);
     result.manifests = manifests.map((m) => ({ digest: m.desc.digest, ...(m.platform ? { platform: m.platform } : {}) }));
 
     // 4. The image record, last.

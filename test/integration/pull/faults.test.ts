@@ -19,13 +19,15 @@ import { assembleImage, jsonBytes, sha256, type Image } from '../../helpers/oci.
 import { ctrxBin, waitFor } from '../../helpers/run.js';
 import { TreeBuilder } from '../../helpers/tarball.js';
 import { startBadServer, type BadServer } from '../registry/bad-server.js';
-import { assertConsistent, blobFiles, contentDir, ingestDirs, newBox, readState, skipReason, type Box } from './_world.js';
+import { assertConsistent, blobFiles, contentDir, ingestDirs, newBox, readState, skipReason, type Box, type State } from './_world.js';
 
 const skip = skipReason();
 const BIG = 8 << 20;
 let srv: BadServer;
 let big: Image;
 let bigLayer: { digest: string; size: number };
+/** The big layer first: it is the one applied while it downloads. */
+let bigFirst: Image;
 const boxes: Box[] = [];
 const box = () => {
   const b = newBox();
@@ -40,6 +42,7 @@ before(async () => {
   const tar = await new TreeBuilder().file('data/random.bin', randomBytes(BIG)).toTar();
   big = assembleImage({ layers: [{ tar: tarOf(base) }, { tar }], config: { Cmd: ['sh'] } });
   bigLayer = big.images[0]!.manifest.layers[1]!;
+  bigFirst = assembleImage({ layers: [{ tar }, { tar: tarOf(base) }], config: { Cmd: ['sh'] } });
 }, { timeout: 60_000 });
 
 after(async () => {
@@ -101,11 +104,12 @@ function ingestDataSize(b: Box): number {
 }
 
 /** Every blob of the image present, every state invariant kept, one image record. */
-function assertComplete(b: Box, img: Image): void {
+function assertComplete(b: Box, img: Image): State {
   const st = assertConsistent(b.root);
   assert.deepEqual(blobFiles(b.root), [...img.blobs.keys()].sort());
   assert.deepEqual(st.images.map((i) => i.digest), [img.root.digest]);
   assert.deepEqual(st.ingests, []);
+  return st;
 }
 
 test('SIGKILL mid-layer leaves a resumable ingest; the next pull asks for Range: bytes=N- and completes', { skip, timeout: 60_000 }, async () => {
@@ -291,4 +295,33 @@ test('containerd running on the root: the pull refuses with exit 7 before any re
   } finally {
     await cd.stop();
   }
+});
+
+test('the first layer is applied while it downloads; when that download breaks off and restarts, the layer is applied again from the store', { skip, timeout: 60_000 }, async () => {
+  const layer = bigFirst.images[0]!.manifest.layers[0]!;
+  const data = bigFirst.blobs.get(layer.digest)!;
+  const b1 = box();
+  serve(bigFirst);
+  const ok = await b1.xOk(['--debug', 'images', 'pull', REF()]);
+  assert.match(ok.stderr, /timing: layer 1 applied while downloading/);
+  assert.match(ok.stderr, /layer 1\/2 \S+ into overlayfs in \d+ ms \(applied while downloading/);
+  assertComplete(b1, bigFirst);
+
+  // every connection of the first attempt (the request and the fetcher's reconnections) breaks off; the next attempt resumes
+  const b2 = box();
+  srv.reset();
+  let n = 0;
+  serve(bigFirst, (digest, _req, res, start) => {
+    if (digest !== layer.digest || ++n > 4) return false;
+    res.writeHead(start ? 206 : 200, { 'content-length': data.length - start, ...(start ? { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}` } : {}) });
+    res.write(data.subarray(start, start + (256 << 10)), () => res.destroy());
+    return true;
+  });
+  const r = await b2.xOk(['--debug', 'images', 'pull', REF()]);
+  assert.match(r.stderr, /applying during the download failed .*; applying from the store/);
+  assert.match(r.stderr, /layer 1\/2 \S+ into overlayfs in \d+ ms \(applied from the store/);
+  assert.ok(n > 4, `the first attempt used its reconnections (${n} requests)`);
+  const st = assertComplete(b2, bigFirst);
+  assert.equal(st.snapshots.overlayfs!.length, 2, 'no extraction snapshot left behind');
+  assert.ok(st.snapshots.overlayfs!.every((s) => s.key.startsWith('sha256:')));
 });
