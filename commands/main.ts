@@ -69,6 +69,11 @@ export function build(argv: string[], debugRef = { debug: argv.includes('--debug
     if ('commands' in entry) addGroup(y, entry, debugRef);
     else addCommand(y, entry, debugRef);
   }
+  // yargs renders the running command's whole help text after calling its
+  // handler, in case a later failure wants it (~20-70 ms per command). ctrx
+  // shows help only for usage errors, which fail before any handler runs.
+  const usage = (y as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } }).getInternalMethods().getUsageInstance();
+  usage.cacheHelpMessage = () => {};
   return y.fail((msg: string | undefined, err: Error | undefined, inst: Argv) => {
     if (err) throw err;
     inst.showHelp((s: string) => stderr.write(s + '\n\n'));
