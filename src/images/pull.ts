@@ -51,6 +51,8 @@ export interface PullOptions {
   /** Unpack into the snapshotter (default true). */
   unpack?: boolean;
   maxConcurrentDownloads?: number;
+  /** Apply the first layer to unpack while it downloads (default true). */
+  applyWhileDownloading?: boolean;
   /** Labels for the image record. */
   labels?: Labels;
   registry?: ResolverOptions;
@@ -297,7 +299,7 @@ export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {})
     ctx.onDebug(`timing: documents and configs in ${ms(t0)}`);
     const unpacking = opts.unpack !== false && !opts.metadataOnly;
     try {
-      if (unpacking && manifests.length === 1) early = await prepareEarlyLayer(ctx, manifests[0]!.desc, { lease, ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}) });
+      if (unpacking && manifests.length === 1 && opts.applyWhileDownloading !== false) early = await prepareEarlyLayer(ctx, manifests[0]!.desc, { lease, ...(opts.snapshotter ? { snapshotter: opts.snapshotter } : {}) });
       const tLayers = Date.now();
       await limited(concurrency, [...layers.values()], (l) => fetchBlob(l));
       ctx.onDebug(`timing: ${layers.size} layers fetched in ${ms(tLayers)}`);
