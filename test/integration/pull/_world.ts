@@ -174,7 +174,8 @@ export function assertConsistent(root: string, what = '', opts: { afterKill?: bo
     const named = new Set((st.snapshots[sn] ?? []).map((s) => s.name));
     // A kill between the two commits of one session (the snapshotter DB first, then meta.db, as containerd
     // orders them) leaves the backend renamed under a name no record has yet, and the extraction record still
-    // on the old name: containerd's GC removes both (the record with its lease). A committed chain snapshot
+    // on the old name: containerd's GC removes the orphan backend at its next snapshot sweep and the record once
+    // its lease expires. A committed chain snapshot
     // must never point at a missing backend: a later pull would skip unpacking it.
     if (!opts.afterKill) for (const b of backend) if (!named.has(b.key)) problems.push(`${sn}: backend ${b.key} is named by no metadata record`);
     for (const s of st.snapshots[sn] ?? []) {
