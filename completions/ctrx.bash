@@ -110,8 +110,8 @@ _ctrx_canon_verb() {
 _ctrx_flags() {
   case "$1" in
     images/ls) echo '--quiet -q --format' ;;
-    images/pull) echo '--platform --all-platforms --snapshotter --unpack --max-concurrent-downloads --label --plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --print-chainid --quiet -q --format' ;;
-    images/push) echo '--platform --manifest --manifest-type --max-concurrent-uploaded-layers --max-concurrent-uploads --allow-non-distributable-blobs --plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --quiet -q --format' ;;
+    images/pull) echo '--plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --platform --all-platforms --snapshotter --unpack --max-concurrent-downloads --label --print-chainid --quiet -q --format' ;;
+    images/push) echo '--plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --platform --manifest --manifest-type --max-concurrent-uploaded-layers --max-concurrent-uploads --allow-non-distributable-blobs --quiet -q --format' ;;
     images/rm) echo '--sync' ;;
     images/tag) echo '--force' ;;
     images/label) echo '--replace-all -r' ;;
@@ -149,7 +149,7 @@ _ctrx_flags() {
     snapshots/diff) echo '--media-type --ref --keep --label --snapshotter' ;;
     content/ls) echo '--quiet -q --format' ;;
     content/prune) echo '--format' ;;
-    content/fetch) echo '--platform --all-platforms --metadata-only --label --max-concurrent-downloads --plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --quiet -q --format' ;;
+    content/fetch) echo '--plain-http --skip-verify -k --tlscacert --hosts-dir --user -u --platform --all-platforms --metadata-only --label --max-concurrent-downloads --quiet -q --format' ;;
     content/ingest) echo '--expected-size --expected-digest' ;;
     content/active) echo '--quiet -q --format' ;;
     leases/ls) echo '--quiet -q --format' ;;
@@ -225,7 +225,7 @@ _ctrx() {
     w="${COMP_WORDS[i]}"
     case "$w" in
       -n|--namespace) ns="${COMP_WORDS[i+1]}"; ((i++)); continue ;;
-      --root|--state|--config|-c|--format|--platform|--snapshotter|--max-concurrent-downloads|--label|--tlscacert|--hosts-dir|--user|-u|--manifest|--manifest-type|--max-concurrent-uploaded-layers|--max-concurrent-uploads|--base-name|--index-name|--env|--env-file|--cwd|--hostname|--mount|--cap-add|--cap-drop|--memory-limit|--cpus|--cpu-quota|--cpu-period|--cpu-shares|--pids-limit|--annotation|--runc-binary|--cgroup|--seccomp-profile|--entrypoint|--pid-file|--exec-id|--signal|-s|--target|-t|--media-type|--ref|--expected-size|--expected-digest|--id|--expires|-x|--config-version|--sandbox-image|--mirror|--config-path|--oom-score|--capabilities|--ca|--dir|--server|--pull|--tail|--since|--until|--time) ((i++)); continue ;;
+      --root|--state|--config|-c|--format|--tlscacert|--hosts-dir|--user|-u|--platform|--snapshotter|--max-concurrent-downloads|--label|--manifest|--manifest-type|--max-concurrent-uploaded-layers|--max-concurrent-uploads|--base-name|--index-name|--env|--env-file|--cwd|--hostname|--mount|--cap-add|--cap-drop|--memory-limit|--cpus|--cpu-quota|--cpu-period|--cpu-shares|--pids-limit|--annotation|--runc-binary|--cgroup|--seccomp-profile|--entrypoint|--pid-file|--exec-id|--signal|-s|--target|-t|--media-type|--ref|--expected-size|--expected-digest|--id|--expires|-x|--config-version|--sandbox-image|--mirror|--config-path|--oom-score|--capabilities|--ca|--dir|--server|--pull|--tail|--since|--until|--time) ((i++)); continue ;;
       -*) continue ;;
     esac
     if [[ -z "$group" ]]; then group="$(_ctrx_canon "$w")"; elif [[ -z "$verb" ]]; then verb="$w"; fi

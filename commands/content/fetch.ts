@@ -1,4 +1,5 @@
 import { command, many } from '../_lib/define.js';
+import { registryFlags, registryOptions } from '../_lib/registry-flags.js';
 
 interface FetchArgs {
   ref: string;
@@ -21,18 +22,13 @@ export const fetch = command<FetchArgs>({
   positional: '<ref>',
   describe: 'Fetch all content for an image into the content store without unpacking it (and record the image, as ctr)',
   options: (y) =>
-    y
+    registryFlags(y)
       .positional('ref', { type: 'string', describe: 'Image reference' })
       .option('platform', { type: 'string', coerce: many, description: 'Fetch content for this platform (repeatable; default: this host)' })
       .option('all-platforms', { type: 'boolean', description: 'Fetch content for all platforms' })
       .option('metadata-only', { type: 'boolean', description: 'Fetch the index, manifests and configs of every platform, no layers' })
       .option('label', { type: 'string', coerce: many, description: 'Label for the image record, key=value' })
       .option('max-concurrent-downloads', { type: 'number', default: 3, description: 'Layers downloaded at once' })
-      .option('plain-http', { type: 'boolean', description: 'Use plain HTTP for the registry' })
-      .option('skip-verify', { alias: 'k', type: 'boolean', description: "Don't verify the registry's TLS certificate" })
-      .option('tlscacert', { type: 'string', coerce: many, description: 'CA certificate file(s) for the registry' })
-      .option('hosts-dir', { type: 'string', coerce: many, description: 'hosts.toml directories (replace config_path)' })
-      .option('user', { alias: 'u', type: 'string', description: 'user[:password] for the registry (asked on a terminal when missing)' })
       .option('quiet', { alias: 'q', type: 'boolean', description: 'Print nothing' })
       .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', description: 'Final report format' }),
   run: async (argv) => {
@@ -54,14 +50,7 @@ export const fetch = command<FetchArgs>({
         unpack: false,
         maxConcurrentDownloads: argv['max-concurrent-downloads'],
         labels: parseLabelArgs(argv.label ?? []),
-        registry: {
-          plainHttp: argv['plain-http'],
-          skipVerify: argv['skip-verify'],
-          tlsCaCert: argv.tlscacert,
-          hostsDir: argv['hosts-dir'],
-          user: argv.user,
-          promptPassword: async (registry, username) => (await import('../_lib/prompt.js')).promptSecret(`Password for ${username}@${registry}: `),
-        },
+        registry: await registryOptions(argv),
         onProgress,
       });
     } finally {

@@ -1,4 +1,5 @@
 import { command, many } from '../_lib/define.js';
+import { registryFlags, registryOptions } from '../_lib/registry-flags.js';
 import { env } from '../../src/platform/index.js';
 
 interface PullArgs {
@@ -24,7 +25,7 @@ export const pull = command<PullArgs>({
   positional: '<ref>',
   describe: 'Pull an image (short names like redis work; mirrors from hosts.toml and config.toml are always honoured)',
   options: (y) =>
-    y
+    registryFlags(y)
       .positional('ref', { type: 'string', describe: 'Image reference' })
       .option('platform', { type: 'string', coerce: many, description: 'Pull content for this platform (repeatable; default: this host)' })
       .option('all-platforms', { type: 'boolean', description: 'Pull content for all platforms' })
@@ -33,11 +34,6 @@ export const pull = command<PullArgs>({
       .option('unpack', { type: 'boolean', default: true, description: 'Unpack into the snapshotter (--no-unpack: fetch only)' })
       .option('max-concurrent-downloads', { type: 'number', default: 3, description: 'Layers downloaded at once' })
       .option('label', { type: 'string', coerce: many, description: 'Label for the image record, key=value' })
-      .option('plain-http', { type: 'boolean', description: 'Use plain HTTP for the registry' })
-      .option('skip-verify', { alias: 'k', type: 'boolean', description: "Don't verify the registry's TLS certificate" })
-      .option('tlscacert', { type: 'string', coerce: many, description: 'CA certificate file(s) for the registry' })
-      .option('hosts-dir', { type: 'string', coerce: many, description: 'hosts.toml directories (replace config_path)' })
-      .option('user', { alias: 'u', type: 'string', description: 'user[:password] for the registry (asked on a terminal when missing)' })
       .option('print-chainid', { type: 'boolean', description: 'Print the image chainID' })
       .option('quiet', { alias: 'q', type: 'boolean', description: 'Print nothing' })
       .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', description: 'Final report format' }),
@@ -47,12 +43,6 @@ export const pull = command<PullArgs>({
     const { humanSize, print, printJSON } = await import('../_lib/output.js');
     const { parseLabelArgs } = await import('../../src/metadata/validate.js');
     const ctx = await contextFrom(argv);
-    // No-progress timeout of registry requests (default 30 s), for slow links and for tests.
-    const timeout = env('CTRX_REGISTRY_TIMEOUT_MS');
-    if (timeout && !/^[1-9][0-9]*$/.test(timeout)) {
-      const { invalidArgument } = await import('../../src/errdefs.js');
-      throw invalidArgument('must be a positive number of milliseconds', { subject: 'CTRX_REGISTRY_TIMEOUT_MS' });
-    }
     const { pullProgress } = await import('../_lib/pull-view.js');
     const { onProgress, view, started } = await pullProgress(!argv.quiet && argv.format !== 'json');
     let result;
@@ -64,15 +54,7 @@ export const pull = command<PullArgs>({
         unpack: argv.unpack,
         maxConcurrentDownloads: argv['max-concurrent-downloads'],
         labels: parseLabelArgs(argv.label ?? []),
-        registry: {
-          plainHttp: argv['plain-http'],
-          skipVerify: argv['skip-verify'],
-          tlsCaCert: argv.tlscacert,
-          hostsDir: argv['hosts-dir'],
-          user: argv.user,
-          ...(timeout ? { limits: { idleTimeoutMs: Number(timeout) } } : {}),
-          promptPassword: async (registry, username) => (await import('../_lib/prompt.js')).promptSecret(`Password for ${username}@${registry}: `),
-        },
+        registry: await registryOptions(argv),
         onProgress,
       });
     } finally {

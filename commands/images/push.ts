@@ -1,4 +1,5 @@
 import { command, many } from '../_lib/define.js';
+import { registryFlags, registryOptions } from '../_lib/registry-flags.js';
 
 interface PushArgs {
   remote: string;
@@ -24,7 +25,7 @@ export const push = command<PushArgs>({
     'Push an image to a registry (ctr order: remote reference, then the local image, default the same name); blobs the registry has are skipped, blobs pulled from another repository of the same registry are mounted',
   complete: 'images',
   options: (y) =>
-    y
+    registryFlags(y)
       .positional('remote', { type: 'string', describe: 'Where to push (short names like myuser/app:1 work)' })
       .positional('local', { type: 'string', describe: 'Local image name (default: the remote reference)' })
       .option('platform', { type: 'string', coerce: many, description: 'Push only the manifest of this platform from a multi-platform image' })
@@ -32,11 +33,6 @@ export const push = command<PushArgs>({
       .option('manifest-type', { type: 'string', description: 'Media type of --manifest', default: 'application/vnd.oci.image.manifest.v1+json' })
       .option('max-concurrent-uploaded-layers', { alias: 'max-concurrent-uploads', type: 'number', default: 3, description: 'Blobs uploaded at once' })
       .option('allow-non-distributable-blobs', { type: 'boolean', description: 'Also push non-distributable layers' })
-      .option('plain-http', { type: 'boolean', description: 'Use plain HTTP for the registry' })
-      .option('skip-verify', { alias: 'k', type: 'boolean', description: "Don't verify the registry's TLS certificate" })
-      .option('tlscacert', { type: 'string', coerce: many, description: 'CA certificate file(s) for the registry' })
-      .option('hosts-dir', { type: 'string', coerce: many, description: 'hosts.toml directories (replace config_path)' })
-      .option('user', { alias: 'u', type: 'string', description: 'user[:password] for the registry (asked on a terminal when missing)' })
       .option('quiet', { alias: 'q', type: 'boolean', description: 'Print nothing' })
       .option('format', { type: 'string', choices: ['text', 'json'], default: 'text', description: 'Final report format' }),
   run: async (argv) => {
@@ -56,14 +52,7 @@ export const push = command<PushArgs>({
         manifestType: argv['manifest-type'],
         allowNonDistributable: argv['allow-non-distributable-blobs'],
         maxConcurrentUploads: argv['max-concurrent-uploaded-layers'],
-        registry: {
-          plainHttp: argv['plain-http'],
-          skipVerify: argv['skip-verify'],
-          tlsCaCert: argv.tlscacert,
-          hostsDir: argv['hosts-dir'],
-          user: argv.user,
-          promptPassword: async (registry, username) => (await import('../_lib/prompt.js')).promptSecret(`Password for ${username}@${registry}: `),
-        },
+        registry: await registryOptions(argv),
         onProgress,
       });
     } finally {
