@@ -31,6 +31,9 @@ let ctx: Pick<OpContext, 'root' | 'facts'>;
 
 before(async () => {
   cd = await startContainerd();
+  // containerd runs a GC ~100 ms after it starts; an unlabelled blob ingested before that
+  // would be collected under the test (deletions and 100 mutations trigger the next one).
+  await new Promise((r) => setTimeout(r, 1000));
   ctx = { root: cd.root, facts: {} as OpContext['facts'] };
 });
 
