@@ -10,7 +10,7 @@
  * that the path still names the inode it locked and retries otherwise, so two
  * processes can never both believe they hold the same ref.
  *
- * The lock is never taken with a blocking flock: koffi calls run on the main
+ * The lock is never taken with a blocking flock: FFI calls run on the main
  * thread, so waiting is LOCK_NB polling with a timer.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, statSync, unlinkSync, constants as C } from 'node:fs';

@@ -2,7 +2,7 @@
  * The shim's entry (bin/ctrx-shim.ts): `ctrx-shim --dir <process dir>`.
  * Everything else is in <dir>/proc.json. It writes only to <dir>/shim.log
  * and exits with the task's status. Loads nothing but src/shim,
- * src/platform (and koffi for a tty): no CLI code, no heavy packages.
+ * src/platform (and the libc FFI for a tty): no CLI code, no heavy packages.
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
