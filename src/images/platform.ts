@@ -157,7 +157,8 @@ export function defaultMatcher(): PlatformMatcher {
   return onlyPlatform(defaultPlatform());
 }
 
-function orderedMatcher(platforms: Platform[]): PlatformMatcher {
+/** Matches exactly these platforms (already normalised), preferring them in order. */
+export function orderedMatcher(platforms: Platform[]): PlatformMatcher {
   const rank = (p: Platform): number => {
     if (!p || typeof p.os !== 'string' || typeof p.architecture !== 'string') return Infinity;
     const n = normalizePlatform(p);

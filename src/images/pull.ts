@@ -14,6 +14,7 @@
  * download breaks off, the layer is applied from the store afterwards). The
  * image record is written last, then the lease is dropped.
  */
+import { limited } from './limited.js';
 import type { OpContext } from '../context.js';
 import { failedPrecondition, invalidArgument, isCategory } from '../errdefs.js';
 import { writeMeta } from '../metadata/db.js';
@@ -137,24 +138,6 @@ class Feed implements AsyncIterable<Uint8Array> {
       this.wakeProducer = Feed.wake(this.wakeProducer);
     }
   }
-}
-
-/** Run tasks with at most n at a time; the first failure stops new ones and is rethrown. */
-async function limited<T>(n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failed ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-  if (failed !== undefined) throw failed;
 }
 
 export async function pullImage(ctx: Ctx, input: string, opts: PullOptions = {}): Promise<PullResult> {

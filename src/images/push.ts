@@ -18,6 +18,7 @@
  * Non-distributable layers (Windows base layers) are not pushed unless
  * asked, as ctr. Nothing local is written.
  */
+import { limited } from './limited.js';
 import type { OpContext } from '../context.js';
 import { CtrxError, failedPrecondition, invalidArgument, notFound } from '../errdefs.js';
 import { viewMeta } from '../metadata/db.js';
@@ -74,24 +75,6 @@ export interface PushResult {
 
 function isNonDistributable(mt: string): boolean {
   return mt.startsWith('application/vnd.oci.image.layer.nondistributable.') || mt.startsWith('application/vnd.docker.image.rootfs.foreign.');
-}
-
-/** Run tasks with at most n at a time; the first failure stops new ones and is rethrown. */
-async function limited<T>(n: number, items: T[], fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        failed ??= e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
-  if (failed !== undefined) throw failed;
 }
 
 /** The host a distribution.source label is keyed by: containerd strips the port (url.Hostname). */
