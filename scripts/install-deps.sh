@@ -12,6 +12,8 @@ pkgs=(
   golang-go golang-github-coreos-bbolt-dev   # Go bbolt's own check, the oracle for database files
   skopeo umoci         # archive interoperability
   redis-server redis-tools                  # the README's main job and its fixture image
+  zstd                 # zstd layers on Node 20 (its zlib has no zstd)
+  strace openssl procps bsdutils             # fault injection, TLS test certificates, pgrep, script(1)
   debootstrap tmux jq iproute2 util-linux
 )
 missing=()
